@@ -1,0 +1,3 @@
+# Copyright (c) mmase contributors. All rights reserved.
+from . import (backbones, dense_heads, detectors, layers, losses,  # noqa: F401
+               multimodal, necks, text_encoders)

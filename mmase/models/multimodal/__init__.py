@@ -1,0 +1,1 @@
+# Copyright (c) mmase contributors. All rights reserved.
