@@ -1,0 +1,105 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Evaluate a checkpoint on a config's test set.
+
+Examples:
+    python tools/test.py CONFIG CHECKPOINT
+    python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
+    bash tools/dist_test.sh CONFIG CHECKPOINT 4
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
+from mmase.utils.setup_env import (apply_common_args,  # noqa: E402
+                                   setup_distributed)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save the evaluation metrics')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='dump predictions to a pickle file (.pkl) for offline analysis')
+    parser.add_argument(
+        '--show-dir',
+        help='directory (inside the work dir) where painted predictions '
+        'are saved')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_config(args) -> Config:
+    """Load the config and apply the command line to it."""
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    apply_common_args(cfg, args.work_dir, args.config)
+    cfg.load_from = args.checkpoint
+
+    is_det = cfg.get('default_scope', 'mmdet') == 'mmdet'
+    if args.show_dir:
+        hook = cfg.default_hooks.get('visualization')
+        if hook is None:
+            raise RuntimeError(f'{args.config}: --show-dir needs a '
+                               f'`visualization` entry in default_hooks')
+        hook['draw'] = True if is_det else hook.get('draw', True)
+        hook['enable'] = True
+        hook['test_out_dir'] = args.show_dir
+        if is_det:
+            hook.pop('enable')
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must be a .pkl file, got {args.out}')
+        dump = dict(type='DumpDetResults' if is_det else 'DumpResults',
+                    out_file_path=args.out)
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, (list, tuple)):
+            cfg.test_evaluator = list(evaluators) + [dump]
+        else:
+            cfg.test_evaluator = [evaluators, dump]
+
+    setup_distributed(cfg, args.launcher)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_config(args)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
