@@ -71,11 +71,10 @@ def build_config(args) -> Config:
         if hook is None:
             raise RuntimeError(f'{args.config}: --show-dir needs a '
                                f'`visualization` entry in default_hooks')
-        hook['draw'] = True if is_det else hook.get('draw', True)
-        hook['enable'] = True
-        hook['test_out_dir'] = args.show_dir
-        if is_det:
-            hook.pop('enable')
+        if is_det:  # mmdet DetVisualizationHook
+            hook.update(draw=True, test_out_dir=args.show_dir)
+        else:  # mmpretrain VisualizationHook
+            hook.update(enable=True, out_dir=args.show_dir)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl file, got {args.out}')

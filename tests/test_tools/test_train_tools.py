@@ -1,0 +1,119 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""tools/train.py, tools/test.py and tools/dist_train.sh through their real
+entry points, on a tiny mmdet detector and data set."""
+import glob
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tests.conftest import REPO_ROOT
+
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
+
+
+def _env():
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    env['OMP_NUM_THREADS'] = '1'
+    return env
+
+
+def _run(args, **kwargs):
+    return subprocess.run([sys.executable] + args, env=_env(), cwd=REPO_ROOT,
+                          capture_output=True, text=True, **kwargs)
+
+
+def test_build_config_applies_command_line(tiny_det_config, tmp_path):
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+    import train as train_tool
+    cfg_path = tiny_det_config()
+    args = train_tool.parse_args([
+        cfg_path, '--work-dir', str(tmp_path / 'wd'), '--resume',
+        '--cfg-options', 'train_cfg.max_epochs=7'
+    ])
+    cfg = train_tool.build_config(args)
+    assert cfg.work_dir == str(tmp_path / 'wd')
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.train_cfg.max_epochs == 7
+    assert cfg.custom_imports['imports'] == ['mmase']
+
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        train_tool.build_config(train_tool.parse_args(['missing.py']))
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        train_tool.build_config(
+            train_tool.parse_args([cfg_path, '--resume', 'nope.pth']))
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match='--amp'):
+            train_tool.build_config(
+                train_tool.parse_args([cfg_path, '--amp']))
+
+
+def test_train_then_test(tiny_det_config, tmp_path):
+    cfg_path = tiny_det_config(max_epochs=1)
+    wd = str(tmp_path / 'wd')
+    res = _run([TRAIN, cfg_path, '--work-dir', wd], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = osp.join(wd, 'epoch_1.pth')
+    assert osp.isfile(ckpt)
+
+    out_pkl = str(tmp_path / 'preds.pkl')
+    res = _run([TEST, cfg_path, ckpt, '--work-dir', wd, '--out', out_pkl],
+               timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'coco/bbox_mAP' in res.stdout + res.stderr
+    assert osp.getsize(out_pkl) > 0
+
+
+def test_dist_train_on_two_cpu_processes(tiny_det_config, tmp_path):
+    cfg_path = tiny_det_config(max_epochs=1)
+    wd = str(tmp_path / 'wd')
+    env = _env()
+    env['PYTHON'] = sys.executable
+    env['PORT'] = str(29500 + os.getpid() % 1000)
+    res = subprocess.run(
+        ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), cfg_path, '2',
+         '--work-dir', wd],
+        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=400)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert osp.isfile(osp.join(wd, 'epoch_1.pth'))
+    log = open(glob.glob(osp.join(wd, '*', '*.log'))[0]).read()
+    assert 'world_size: 2' in log or 'Distributed launcher: pytorch' in log
+    # 6 images, batch 2 per process, 2 processes: 2 iterations per epoch.
+    assert 'Epoch(train) [1][2/2]' in log
+
+
+def test_resume_after_sigkill(tiny_det_config, tmp_path):
+    """A run killed mid-training resumes from its last checkpoint and
+    finishes the schedule."""
+    cfg_path = tiny_det_config(max_epochs=4)
+    wd = str(tmp_path / 'wd')
+    proc = subprocess.Popen([sys.executable, TRAIN, cfg_path, '--work-dir',
+                             wd], env=_env(), cwd=REPO_ROOT,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    first = osp.join(wd, 'epoch_1.pth')
+    while not osp.isfile(first) and time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, 'training ended before it could be killed'
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not osp.isfile(osp.join(wd, 'epoch_4.pth'))
+
+    res = _run([TRAIN, cfg_path, '--work-dir', wd, '--resume'], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'resumed epoch: ' in res.stdout + res.stderr
+    assert osp.isfile(osp.join(wd, 'epoch_4.pth'))
+    ckpt = torch.load(osp.join(wd, 'epoch_4.pth'), map_location='cpu')
+    assert ckpt['meta']['epoch'] == 4
+    assert ckpt['meta']['iter'] == 12  # 3 iterations x 4 epochs
