@@ -1,0 +1,148 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Small file helpers shared by the dataset tools.
+
+Every writer here is atomic: the content goes to a temporary file in the
+destination directory first and is moved over the destination with
+:func:`os.replace`, so a crash never leaves a half-written file behind.
+"""
+import contextlib
+import json
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Any, Iterable, Iterator, List
+
+
+def _tmp_path(path: str) -> str:
+    """Create an empty temporary file next to ``path`` and return its name."""
+    dirname = osp.dirname(osp.abspath(path))
+    os.makedirs(dirname, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=dirname)
+    os.close(fd)
+    return tmp
+
+
+def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically.
+
+    Args:
+        obj (Any): JSON-serialisable object.
+        path (str): Destination file.
+        indent (int, optional): Passed to :func:`json.dump`.
+            Defaults to None (compact).
+    """
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump(obj, f, indent=indent, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def dump_jsonl_atomic(rows: Iterable[dict], path: str) -> None:
+    """Write one JSON object per line to ``path`` atomically.
+
+    Args:
+        rows (Iterable[dict]): Objects to write.
+        path (str): Destination file.
+    """
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + '\n')
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_json(path: str, what: str = 'file') -> Any:
+    """Load a JSON file with an error message that names the file.
+
+    Args:
+        path (str): JSON file.
+        what (str): What the file is, for the message. Defaults to 'file'.
+
+    Returns:
+        Any: The decoded object.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f'{path}: invalid JSON ({e})') from e
+
+
+def load_jsonl(path: str) -> List[dict]:
+    """Load a JSON-lines file; errors name the file and the line number.
+
+    Args:
+        path (str): JSONL file.
+
+    Returns:
+        List[dict]: One dict per non-empty line.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'annotation file not found: {path}')
+    rows = []
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(
+                    f'{path}:{lineno}: invalid JSON ({e})') from e
+            if not isinstance(row, dict):
+                raise ValueError(
+                    f'{path}:{lineno}: expected a JSON object, got '
+                    f'{type(row).__name__}')
+            row['__line__'] = lineno
+            rows.append(row)
+    return rows
+
+
+@contextlib.contextmanager
+def atomic_output_dir(out_dir: str, overwrite: bool = True) -> Iterator[str]:
+    """Build a whole output directory in a temporary sibling, then swap it in.
+
+    Yields the temporary directory; when the block finishes without an
+    exception the old ``out_dir`` (if any) is replaced by it. On error the
+    temporary directory is removed and ``out_dir`` is left untouched.
+
+    Args:
+        out_dir (str): Final directory.
+        overwrite (bool): Replace an existing ``out_dir``. Defaults to True.
+    """
+    out_dir = osp.abspath(out_dir)
+    parent = osp.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    if osp.exists(out_dir) and not overwrite:
+        raise FileExistsError(f'output directory exists: {out_dir}')
+    tmp = tempfile.mkdtemp(prefix='.' + osp.basename(out_dir) + '.',
+                           dir=parent)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.chmod(tmp, 0o755)
+    old = None
+    if osp.exists(out_dir):
+        old = tempfile.mkdtemp(prefix='.' + osp.basename(out_dir) + '.old.',
+                               dir=parent)
+        os.rmdir(old)
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
