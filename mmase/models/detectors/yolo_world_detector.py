@@ -1,0 +1,299 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Open-vocabulary single-stage detector (YOLO-World-S style)."""
+import copy
+from collections import OrderedDict
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.detectors.single_stage import SingleStageDetector
+from mmdet.registry import MODELS
+from mmdet.structures import OptSampleList, SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+# A class prompt: one string, or several strings (name, descriptions...)
+# whose embeddings are averaged.
+Prompt = Union[str, Sequence[str]]
+
+
+@MODELS.register_module()
+class YOLOWorldDetector(SingleStageDetector):
+    """YOLO-World-S style open-vocabulary detector, the base of RTVP.
+
+    Image features (``backbone``) are fused with the vocabulary embeddings
+    of a frozen text encoder (RTVP "Implementation Details": the CLIP text
+    encoder is frozen) in a text-guided ``neck`` (max-sigmoid attention,
+    Eq. 7) and classified by region-text similarity in ``bbox_head``.
+
+    The vocabulary of an image is ``data_sample.texts`` (one prompt per
+    class; gt labels and predicted labels index into it) or, when the
+    samples carry none, the one given to :meth:`set_vocabulary`. A prompt
+    may be a list of strings (name and descriptions): their L2-normalised
+    embeddings are averaged and re-normalised (prompt ensembling).
+    Vocabularies of different sizes are padded at the end and masked.
+
+    The work is split so subclasses can extend single steps:
+    :meth:`encode_texts` -> ``(txt_feats, txt_masks)``,
+    :meth:`extract_feat` -> ``(img_feats, txt_feats, txt_masks)``,
+    then :meth:`loss`, :meth:`predict` and :meth:`_forward` pass all three
+    to the head.
+
+    Args:
+        backbone (dict): Image backbone config.
+        text_encoder (dict): Text encoder config (e.g. ``HFTextEncoder``);
+            must map ``List[str]`` to (N, D) embeddings and expose
+            ``embed_dim``.
+        neck (dict): Neck config. When ``use_text_feats_in_neck`` it is
+            called as ``neck(img_feats, txt_feats, txt_masks)`` and its
+            ``guide_channels`` defaults to the text dimension.
+        bbox_head (dict): Head config, called with
+            ``(img_feats, txt_feats, txt_masks, ...)``; its ``embed_dims``
+            defaults to the text dimension.
+        data_preprocessor (dict, optional): Data preprocessor config.
+            Defaults to None.
+        train_cfg (dict, optional): Head training config. Defaults to None.
+        test_cfg (dict, optional): Head test config. Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialization config.
+            Defaults to None.
+        use_text_feats_in_neck (bool): Pass the texts to the neck.
+            Defaults to True.
+        vocabulary (list, optional): Initial fallback vocabulary.
+            Defaults to None.
+        text_cache_size (int): With a frozen text encoder, the embeddings
+            of this many distinct prompt strings are kept, so training
+            with random vocabularies encodes each class text once.
+            Defaults to 4096.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 text_encoder: ConfigType,
+                 neck: ConfigType,
+                 bbox_head: ConfigType,
+                 data_preprocessor: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None,
+                 use_text_feats_in_neck: bool = True,
+                 vocabulary: Optional[List[Prompt]] = None,
+                 text_cache_size: int = 4096) -> None:
+        text_encoder = MODELS.build(text_encoder)
+        embed_dim = int(text_encoder.embed_dim)
+        neck = copy.deepcopy(neck)
+        bbox_head = copy.deepcopy(bbox_head)
+        if use_text_feats_in_neck:
+            neck.setdefault('guide_channels', embed_dim)
+        bbox_head.setdefault('embed_dims', embed_dim)
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            bbox_head=bbox_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.text_encoder = text_encoder
+        self.use_text_feats_in_neck = use_text_feats_in_neck
+        self.text_cache_size = text_cache_size
+        self._text_cache: 'OrderedDict[str, Tensor]' = OrderedDict()
+        self._vocabulary: Optional[List[Prompt]] = None
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+
+    # ---------------------------------------------------------- vocabulary
+    @property
+    def vocabulary(self) -> Optional[List[Prompt]]:
+        """list or None: The fallback vocabulary."""
+        return self._vocabulary
+
+    def set_vocabulary(self, texts: Sequence[Prompt]) -> None:
+        """Set the vocabulary used for samples without ``texts``.
+
+        Args:
+            texts (Sequence[str | Sequence[str]]): One prompt per class.
+        """
+        if isinstance(texts, str):
+            raise TypeError('YOLOWorldDetector.set_vocabulary: expected a '
+                            'list of class prompts, got a single str')
+        self._vocabulary = [
+            t if isinstance(t, str) else list(t) for t in texts
+        ]
+
+    def _text_encoder_frozen(self) -> bool:
+        frozen = getattr(self.text_encoder, 'frozen', None)
+        if frozen is None:
+            frozen = not any(
+                p.requires_grad for p in self.text_encoder.parameters())
+        return bool(frozen)
+
+    def embed_strings(self, strings: Sequence[str]) -> Tensor:
+        """Embeddings of distinct strings (cached when frozen).
+
+        Args:
+            strings (Sequence[str]): Strings to embed.
+
+        Returns:
+            Tensor: (len(strings), D), L2-normalised.
+        """
+        strings = list(strings)
+        if not self._text_encoder_frozen():
+            return self.text_encoder(strings)
+        missing = [s for s in dict.fromkeys(strings)
+                   if s not in self._text_cache]
+        if missing:
+            with torch.no_grad():
+                embeds = self.text_encoder(missing).detach()
+            for s, e in zip(missing, embeds):
+                self._text_cache[s] = e
+        out = torch.stack([self._text_cache[s] for s in strings]) \
+            if strings else None
+        for s in strings:
+            self._text_cache.move_to_end(s)
+        while len(self._text_cache) > self.text_cache_size:
+            self._text_cache.popitem(last=False)
+        return out
+
+    def _apply(self, fn, *args, **kwargs):
+        self._text_cache.clear()  # cached embeddings on the old device
+        return super()._apply(fn, *args, **kwargs)
+
+    def _sample_vocabularies(
+            self, batch_data_samples: OptSampleList) -> List[List[Prompt]]:
+        vocabs = []
+        samples = batch_data_samples or []
+        for i, sample in enumerate(samples):
+            texts = sample.get('texts', None) if hasattr(
+                sample, 'get') else None
+            if texts is None:
+                texts = self._vocabulary
+            if texts is None:
+                raise ValueError(
+                    f'YOLOWorldDetector: data sample {i} has no `texts` and '
+                    'no vocabulary was set; add `texts` to the meta_keys of '
+                    'PackDetInputs (LoadVocabulary/RandomVocabulary) or '
+                    'call `set_vocabulary(texts)`')
+            if isinstance(texts, str):
+                raise TypeError(
+                    f'YOLOWorldDetector: data sample {i} field `texts` must '
+                    'be a list of class prompts, got a str')
+            vocabs.append(list(texts))
+        return vocabs
+
+    def encode_texts(
+            self, batch_data_samples: OptSampleList) -> Tuple[Tensor, Tensor]:
+        """Embed each image's vocabulary.
+
+        Args:
+            batch_data_samples (list[DetDataSample], optional): Samples with
+                ``texts`` (else the :meth:`set_vocabulary` vocabulary).
+
+        Returns:
+            tuple[Tensor, Tensor]: ``txt_feats`` (B, N, D), zero for padding,
+            and ``txt_masks`` (B, N) bool, True for real texts (padding at
+            the end).
+        """
+        vocabs = self._sample_vocabularies(batch_data_samples)
+        if not vocabs:  # e.g. tensor mode without samples
+            if self._vocabulary is None:
+                raise ValueError('YOLOWorldDetector: no data samples and no '
+                                 'vocabulary set (call set_vocabulary)')
+            vocabs = [list(self._vocabulary)]
+        strings = []
+        for vocab in vocabs:
+            for prompt in vocab:
+                strings.extend([prompt] if isinstance(prompt, str) else
+                               list(prompt))
+        uniq = list(dict.fromkeys(strings))
+        D = int(self.text_encoder.embed_dim)
+        if uniq:
+            table = self.embed_strings(uniq)
+        else:
+            table = self.bbox_head.proj.new_zeros((0, D))
+        index = {s: j for j, s in enumerate(uniq)}
+        B = len(vocabs)
+        N = max(len(v) for v in vocabs)
+        txt_feats = table.new_zeros((B, N, D))
+        txt_masks = torch.zeros((B, N), dtype=torch.bool,
+                                device=table.device)
+        for b, vocab in enumerate(vocabs):
+            if not vocab:
+                continue
+            rows = []
+            for prompt in vocab:
+                if isinstance(prompt, str):
+                    rows.append(table[index[prompt]])
+                else:
+                    if len(prompt) == 0:
+                        raise ValueError('YOLOWorldDetector: empty prompt '
+                                         f'list in the vocabulary of sample '
+                                         f'{b} (field `texts`)')
+                    emb = table[[index[s] for s in prompt]].mean(0)
+                    rows.append(F.normalize(emb, dim=-1))
+            txt_feats[b, :len(vocab)] = torch.stack(rows)
+            txt_masks[b, :len(vocab)] = True
+        return txt_feats, txt_masks
+
+    # ------------------------------------------------------------ features
+    def extract_feat(
+        self,
+        batch_inputs: Tensor,
+        batch_data_samples: OptSampleList = None
+    ) -> Tuple[Tuple[Tensor, ...], Tensor, Tensor]:
+        """Image features fused with the vocabulary.
+
+        Args:
+            batch_inputs (Tensor): Images (B, C, H, W).
+            batch_data_samples (list[DetDataSample], optional): Samples.
+                Defaults to None.
+
+        Returns:
+            tuple: ``img_feats`` (neck levels), ``txt_feats`` (B, N, D),
+            ``txt_masks`` (B, N).
+        """
+        txt_feats, txt_masks = self.encode_texts(batch_data_samples)
+        B = batch_inputs.size(0)
+        if txt_feats.size(0) == 1 and B > 1:
+            txt_feats = txt_feats.expand(B, -1, -1)
+            txt_masks = txt_masks.expand(B, -1)
+        txt_feats = txt_feats.to(batch_inputs.dtype)
+        img_feats = self.backbone(batch_inputs)
+        if self.with_neck:
+            if self.use_text_feats_in_neck:
+                img_feats = self.neck(img_feats, txt_feats, txt_masks)
+            else:
+                img_feats = self.neck(img_feats)
+        return img_feats, txt_feats, txt_masks
+
+    # ---------------------------------------------------------------- modes
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> dict:
+        """Losses of a batch (see :meth:`YOLOWorldHead.loss`)."""
+        img_feats, txt_feats, txt_masks = self.extract_feat(
+            batch_inputs, batch_data_samples)
+        return self.bbox_head.loss(img_feats, txt_feats, txt_masks,
+                                   batch_data_samples)
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Detect; labels index into each sample's vocabulary.
+
+        Returns:
+            list[DetDataSample]: Samples with ``pred_instances``.
+        """
+        img_feats, txt_feats, txt_masks = self.extract_feat(
+            batch_inputs, batch_data_samples)
+        results_list = self.bbox_head.predict(
+            img_feats, txt_feats, txt_masks, batch_data_samples,
+            rescale=rescale)
+        return self.add_pred_to_datasample(batch_data_samples, results_list)
+
+    def _forward(self,
+                 batch_inputs: Tensor,
+                 batch_data_samples: OptSampleList = None) -> tuple:
+        """Raw head outputs (tensor mode)."""
+        img_feats, txt_feats, txt_masks = self.extract_feat(
+            batch_inputs, batch_data_samples)
+        return self.bbox_head.forward(img_feats, txt_feats, txt_masks)

@@ -1,0 +1,5 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Helpers for tests: tiny randomly initialised models built offline."""
+from .tiny_text_models import make_tiny_bert, make_tiny_clip_text
+
+__all__ = ['make_tiny_bert', 'make_tiny_clip_text']
