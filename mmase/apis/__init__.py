@@ -1,0 +1,2 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""High-level helpers (not imported by ``import mmase``)."""
