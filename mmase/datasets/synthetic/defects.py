@@ -63,7 +63,7 @@ def _blobs(c: np.ndarray, s: float, form: str, rng: np.random.Generator,
         for _ in range(n):
             ang, rad = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.38 * s)
             out.append((c + rad * np.array([np.cos(ang), np.sin(ang)]),
-                        s * rng.uniform(0.07, 0.12)))
+                        s * rng.uniform(0.08, 0.14)))
         return out
     return [(c, base_r)]
 

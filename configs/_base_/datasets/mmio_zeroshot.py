@@ -1,0 +1,89 @@
+# MMIO zero-shot detection (RTVP paper, "Dataset and Evaluation Metrics"):
+# train on the seen classes (images whose objects are all seen), test on the
+# images that contain unseen objects with the unseen vocabulary.
+# Data: `python tools/data/make_synthetic.py mmio --out data/mmio_synth`
+# (or a real MMIO set converted with tools/data/merge_coco.py, same layout).
+#
+# `img_scale` is the paper's 640. A config that changes it must also redefine
+# the pipelines below (mmengine resolves them when this file is read), e.g.
+#   img_scale = (320, 320)
+#   train_pipeline = [...]  # same list with the new img_scale
+#   train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+dataset_type = 'MMIODataset'
+data_root = 'data/mmio_synth/'
+img_scale = (640, 640)
+# classes per training image: all positives + random negatives up to this
+num_train_vocab = 80
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(
+        type='RandomVocabulary',
+        num_vocab=num_train_vocab,
+        use_descriptions_prob=0.2),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'texts')),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadVocabulary'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'texts')),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_zs_train.json',
+        data_prefix=dict(img='images/'),
+        class_text_path='class_texts.json',
+        split_path='split.json',
+        vocabulary='seen',
+        filter_cfg=dict(filter_empty_gt=True, min_size=1),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_zs_test.json',
+        data_prefix=dict(img='images/'),
+        class_text_path='class_texts.json',
+        split_path='split.json',
+        vocabulary='unseen',
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+# COCO box AP over the active (unseen) vocabulary.
+val_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/instances_zs_test.json',
+    metric='bbox',
+    format_only=False,
+    backend_args=backend_args)
+test_evaluator = val_evaluator

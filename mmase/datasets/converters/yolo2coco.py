@@ -1,0 +1,169 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""YOLO txt labels to COCO.
+
+YOLO keeps one ``<stem>.txt`` per image with one object per line:
+``class cx cy w h`` normalised to ``[0, 1]`` (polygon lines
+``class x1 y1 x2 y2 ...`` of YOLO segmentation sets are turned into their
+bounding box). Images without a label file are kept without annotations.
+"""
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from PIL import Image
+
+IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+
+
+def read_class_names(path: str) -> List[str]:
+    """Class names from a ``names.txt`` (one per line) or a YOLO data yaml.
+
+    Args:
+        path (str): ``.txt`` or ``.yaml``/``.yml`` file.
+
+    Returns:
+        List[str]: Names in class-index order.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'class name file not found: {path}')
+    if path.endswith(('.yaml', '.yml')):
+        import yaml
+        with open(path, encoding='utf-8') as f:
+            data = yaml.safe_load(f) or {}
+        names = data.get('names')
+        if isinstance(names, dict):
+            names = [names[k] for k in sorted(names, key=int)]
+        if not isinstance(names, list) or not names:
+            raise ValueError(f'{path}: field "names" missing or empty')
+        return [str(n) for n in names]
+    with open(path, encoding='utf-8') as f:
+        names = [ln.strip() for ln in f if ln.strip()]
+    if not names:
+        raise ValueError(f'{path}: no class names')
+    return names
+
+
+def list_images(img_dir: str) -> List[str]:
+    """Image files under ``img_dir`` (recursive), relative, sorted."""
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'image directory not found: {img_dir}')
+    out = []
+    for root, _, files in os.walk(img_dir):
+        for f in files:
+            if f.lower().endswith(IMG_EXTS):
+                out.append(osp.relpath(osp.join(root, f), img_dir))
+    return sorted(out)
+
+
+def image_size(path: str):
+    """``(width, height)`` read from the image header."""
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception as e:  # noqa: BLE001  (any decoder error)
+        raise ValueError(f'{path}: cannot read image ({e})') from e
+
+
+def yolo_to_coco(img_dir: str,
+                 label_dir: str,
+                 class_names: Sequence[str],
+                 supercategory: str = 'defect',
+                 file_prefix: str = '') -> dict:
+    """Convert a YOLO detection set.
+
+    Args:
+        img_dir (str): Image folder.
+        label_dir (str): Folder with ``<stem>.txt`` files (same relative
+            sub-folders as the images).
+        class_names (Sequence[str]): Names by class index.
+        supercategory (str): Supercategory of every category.
+            Defaults to 'defect'.
+        file_prefix (str): Prepended to each image's relative path in
+            ``file_name``. Defaults to ''.
+
+    Returns:
+        dict: COCO dict (category ids start at 1, boxes clipped to the
+        image, degenerate boxes dropped).
+    """
+    cats = [dict(id=i + 1, name=n, supercategory=supercategory)
+            for i, n in enumerate(class_names)]
+    images, anns = [], []
+    for rel in list_images(img_dir):
+        w, h = image_size(osp.join(img_dir, rel))
+        img_id = len(images) + 1
+        images.append(dict(id=img_id, file_name=file_prefix + rel.replace(
+            os.sep, '/'), width=w, height=h))
+        txt = osp.join(label_dir, osp.splitext(rel)[0] + '.txt')
+        if not osp.isfile(txt):
+            continue
+        with open(txt, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+        for lineno, line in enumerate(lines, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                cls = int(float(parts[0]))
+                vals = [float(v) for v in parts[1:]]
+            except ValueError:
+                raise ValueError(f'{txt}:{lineno}: not numbers: {line!r}')
+            if not 0 <= cls < len(class_names):
+                raise ValueError(f'{txt}:{lineno}: class index {cls} out of '
+                                 f'range (0..{len(class_names) - 1})')
+            if len(vals) == 4:
+                cx, cy, bw, bh = vals
+                x0, y0 = (cx - bw / 2) * w, (cy - bh / 2) * h
+                x1, y1 = (cx + bw / 2) * w, (cy + bh / 2) * h
+            elif len(vals) >= 6 and len(vals) % 2 == 0:
+                xs, ys = vals[0::2], vals[1::2]
+                x0, x1 = min(xs) * w, max(xs) * w
+                y0, y1 = min(ys) * h, max(ys) * h
+            else:
+                raise ValueError(f'{txt}:{lineno}: expected "class cx cy w h"'
+                                 f' or a polygon, got {line!r}')
+            x0, y0 = max(0.0, x0), max(0.0, y0)
+            x1, y1 = min(float(w), x1), min(float(h), y1)
+            if x1 - x0 < 1e-6 or y1 - y0 < 1e-6:
+                continue
+            box = [round(x0, 2), round(y0, 2), round(x1 - x0, 2),
+                   round(y1 - y0, 2)]
+            anns.append(dict(id=len(anns) + 1, image_id=img_id,
+                             category_id=cls + 1, bbox=box,
+                             area=round(box[2] * box[3], 2), iscrowd=0))
+    return dict(images=images, annotations=anns, categories=cats)
+
+
+def coco_to_yolo_lines(coco: dict, image_id: int) -> List[str]:
+    """YOLO label lines of one image of a COCO dict (inverse conversion).
+
+    Args:
+        coco (dict): COCO dict with category ids ``1..N``.
+        image_id (int): Image id.
+
+    Returns:
+        List[str]: ``"class cx cy w h"`` lines (6 decimals).
+    """
+    im = next(i for i in coco['images'] if i['id'] == image_id)
+    order = {c['id']: k for k, c in enumerate(coco['categories'])}
+    out = []
+    for a in coco['annotations']:
+        if a['image_id'] != image_id:
+            continue
+        x, y, w, h = a['bbox']
+        out.append(f"{order[a['category_id']]} {(x + w / 2) / im['width']:.6f}"
+                   f" {(y + h / 2) / im['height']:.6f} {w / im['width']:.6f}"
+                   f" {h / im['height']:.6f}")
+    return out
+
+
+def convert(img_dir: str, label_dir: Optional[str], classes: str, out: str,
+            supercategory: str = 'defect') -> dict:
+    """CLI helper: convert and write ``out`` atomically."""
+    from ..file_io import dump_json_atomic
+    if label_dir is None:
+        # YOLO convention: .../images/... next to .../labels/...
+        label_dir = img_dir.replace('images', 'labels')
+    coco = yolo_to_coco(img_dir, label_dir, read_class_names(classes),
+                        supercategory)
+    dump_json_atomic(coco, out)
+    return coco
