@@ -195,25 +195,88 @@ def _from_pretrained(loader, name: str, what: str):
             f'cannot load {what} model {name!r} from local files: {e}') from e
 
 
+def numeric_stats(items: List[dict]) -> Dict[str, tuple]:
+    """Label-free mean / std of every numeric record field over ``items``."""
+    values: Dict[str, list] = {}
+    for item in items:
+        for key, value in (item.get('record') or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values.setdefault(key, []).append(float(value))
+    stats = {}
+    for key, vals in values.items():
+        mean = sum(vals) / len(vals)
+        var = sum((v - mean)**2 for v in vals) / max(len(vals), 1)
+        stats[key] = (mean, max(var**0.5, 1e-6))
+    return stats
+
+
+def qualify_numeric(record: Optional[dict], stats: Dict[str, tuple],
+                    threshold: float = 1.0) -> str:
+    """Words for the numeric fields that are far from their usual value.
+
+    ``"dot_count high; pitch_um very low"`` for ``|z| > threshold`` (``very``
+    beyond ``2 * threshold``); ``"all measurements in the usual range"`` when
+    none is.
+    """
+    words = []
+    for key, value in (record or {}).items():
+        if key not in stats or isinstance(value, bool) or \
+                not isinstance(value, (int, float)):
+            continue
+        mean, std = stats[key]
+        z = (float(value) - mean) / std
+        if abs(z) <= threshold:
+            continue
+        level = 'very ' if abs(z) > 2 * threshold else ''
+        words.append(f'{key} {level}{"high" if z > 0 else "low"}')
+    return '; '.join(words) or 'all measurements in the usual range'
+
+
+def text_fields(record: Optional[dict]) -> str:
+    """The non-numeric record fields as ``"field: value; ..."``."""
+    return format_record({
+        k: v
+        for k, v in (record or {}).items()
+        if isinstance(v, str) or isinstance(v, bool)
+    })
+
+
 class RecordDescriber:
     """The ``record`` backend: fill a template from the record, no model.
 
+    This stands in for the LLM step with a fixed piece of prior knowledge:
+    the usual range of each measurement. Template fields: ``{record}`` (all
+    fields, raw), ``{numeric}`` (numeric fields far from their usual value,
+    in words, see :func:`qualify_numeric`), ``{text}`` (the text fields) and
+    ``{description}`` (a description already in the annotation).
+
     Args:
-        template (str): Template with ``{record}`` (and optionally
-            ``{description}``) fields.
+        template (str): The template.
+        stats (dict, optional): Field -> (mean, std) of the numeric fields.
+            Defaults to None (``{numeric}`` then says nothing is unusual).
+        threshold (float): ``|z|`` above which a value is unusual.
+            Defaults to 1.0.
         max_chars (int): Length limit of a descriptor. Defaults to 512.
     """
 
-    def __init__(self, template: str, max_chars: int = 512) -> None:
+    def __init__(self,
+                 template: str,
+                 stats: Optional[Dict[str, tuple]] = None,
+                 threshold: float = 1.0,
+                 max_chars: int = 512) -> None:
         self.template = template
+        self.stats = stats or {}
+        self.threshold = threshold
         self.max_chars = max_chars
 
     def __call__(self, items: List[dict]) -> List[str]:
         out = []
         for item in items:
-            record = format_record(item.get('record'))
+            rec = item.get('record')
             text = self.template.format(
-                record=record or 'none',
+                record=format_record(rec) or 'none',
+                numeric=qualify_numeric(rec, self.stats, self.threshold),
+                text=text_fields(rec) or 'none',
                 description=item.get('description', ''))
             out.append(_clean(text, self.max_chars))
         return out

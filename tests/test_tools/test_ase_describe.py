@@ -80,7 +80,7 @@ def ase_root(tmp_path):
         '\n'.join(lines[3:]) + '\n')
     (root / 'meta.json').write_text(json.dumps(dict(
         classes=['ring', 'line'], numeric_fields=['pressure'],
-        text_fields=['machine'])))
+        text_fields=['machine'])))  # no numeric_mean: stats from records
     return root
 
 
@@ -96,8 +96,11 @@ def test_record_backend_and_resume(ase_root):
                       str(out), '--limit', '2', '--no-progress']) == 0
     rows = _read(out)
     assert [r['img_path'] for r in rows] == ['images/0.png', 'images/1.png']
+    # pressure of the 5 records: 1.5 .. 5.5, mean 3.5, std sqrt(2):
+    # 1.5 is 1.41 std low
     assert rows[0]['description'] == (
-        'AOI sample with recorded fields: machine: M0; pressure: 1.5.')
+        'AOI sample. Unusual measurements: pressure low. Record notes: '
+        'machine: M0.')
     # resume: the two cached lines are kept verbatim, the rest is added
     rows[0]['description'] = 'kept from the first run'
     out.write_text(''.join(json.dumps(r) + '\n' for r in rows))
@@ -148,6 +151,15 @@ def test_vlm_only_strips_prompt_and_llm_sees_record(ase_root, tiny_models):
     assert text == ('D: a few dots R: machine: M0 P: rings are round '
                     'C: ring, line')
     assert len(llm(['a', 'b'], ['x: 1', 'y: 2'])) == 2
+
+
+def test_qualify_numeric():
+    stats = {'a': (10., 2.), 'b': (0., 1.)}
+    rec = {'a': 15., 'b': -1.5, 'c': 'x', 'd': 100}
+    assert ase_describe.qualify_numeric(rec, stats) == 'a very high; b low'
+    assert ase_describe.qualify_numeric({'a': 11}, stats) == (
+        'all measurements in the usual range')
+    assert ase_describe.text_fields(rec) == 'c: x'
 
 
 def test_errors(ase_root, tmp_path):

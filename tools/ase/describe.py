@@ -57,6 +57,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--prior-file', default=None,
         help='text file with prior knowledge about the classes')
+    parser.add_argument(
+        '--z-threshold', type=float, default=1.0,
+        help='record backend: |z| above which a measurement is unusual')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--max-new-tokens', type=int, default=48)
     parser.add_argument('--device', default=None)
@@ -73,8 +76,8 @@ def main(argv=None):
     args = parse_args(argv)
     from mmase.apis.ase_describe import (DescriptorPipeline, LLMCombiner,
                                          RecordDescriber, VLMDescriber,
-                                         load_template, read_annotations,
-                                         run_describe)
+                                         load_template, numeric_stats,
+                                         read_annotations, run_describe)
     defaults = {'annotations/train.jsonl', 'annotations/val.jsonl',
                 'annotations/test.jsonl'}
     ann_files = [
@@ -85,16 +88,25 @@ def main(argv=None):
         raise FileNotFoundError(
             f'no annotation file found under {args.data_root}/annotations')
     items = read_annotations(args.data_root, ann_files)
-    classes = []
+    classes, stats = [], None
     meta_path = osp.join(args.data_root, 'meta.json')
     if osp.isfile(meta_path):
         with open(meta_path, encoding='utf-8') as f:
-            classes = list(json.load(f).get('classes', []))
+            meta = json.load(f)
+        classes = list(meta.get('classes', []))
+        fields = meta.get('numeric_fields', [])
+        mean, std = meta.get('numeric_mean'), meta.get('numeric_std')
+        if mean and std and len(mean) == len(std) == len(fields):
+            stats = {f: (m, max(s, 1e-6))
+                     for f, m, s in zip(fields, mean, std)}
+    if stats is None:  # label-free statistics of the records themselves
+        stats = numeric_stats(items)
     prior = load_template(args.prior_file) if args.prior_file else ''
 
     vlm = llm = record = None
     if args.backend == 'record':
-        record = RecordDescriber(load_template(args.record_prompt))
+        record = RecordDescriber(load_template(args.record_prompt), stats,
+                                 args.z_threshold)
     else:
         if not args.vlm:
             raise SystemExit(f'--backend {args.backend} needs --vlm')

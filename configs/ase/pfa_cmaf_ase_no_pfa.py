@@ -1,0 +1,5 @@
+# Ablation "w/o PFA": same model, no alignment loss (the projections stay, so
+# CMAF still sees tokens of the same width).
+_base_ = './pfa_cmaf_ase.py'
+
+model = dict(align_loss=None)

@@ -1,0 +1,60 @@
+# Few-shot baseline: a prototypical-network style classifier (nearest class
+# mean of normalised embeddings, episodic leave-one-out training on each
+# class-balanced batch), image only, ResNet-18 at 128x128.
+_base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
+
+num_classes = 5
+img_size = 128
+
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        num_classes=num_classes,
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True),
+    backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='PrototypeClsHead',
+        num_classes=num_classes,
+        in_channels=512,
+        embed_dims=128,
+        scale=10.,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+
+pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(img_size, img_size)),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=20,
+    # balanced batches give every class support samples in each episode
+    sampler=dict(type='ClassBalancedSampler', power=1.0),
+    dataset=dict(pipeline=pipeline))
+val_dataloader = dict(dataset=dict(pipeline=pipeline))
+test_dataloader = dict(dataset=dict(pipeline=pipeline))
+
+val_evaluator = [
+    dict(type='Accuracy', topk=(1, )),
+    dict(type='SingleLabelMetric', average='macro'),
+    dict(type='SingleLabelMetric', items=('f1-score', ), average=None),
+    dict(type='ConfusionMatrixPlot', num_classes=num_classes),
+]
+test_evaluator = val_evaluator
+
+max_epochs = 15
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
+         eta_min=1e-5)
+]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+                    max_keep_ckpts=1))

@@ -1,0 +1,52 @@
+# Image-only ResNet-50 baseline of the ASE paper (Table: CNN baseline),
+# mmpretrain's model definition; random init (no download on this machine:
+# set `model.backbone.init_cfg` to a local ImageNet checkpoint to use one).
+# Depth 50 kept; small images and few epochs so it trains on CPU in minutes.
+_base_ = [
+    'mmpretrain::_base_/models/resnet50.py',
+    '../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py'
+]
+
+num_classes = 5
+img_size = 128
+
+model = dict(
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        num_classes=num_classes,
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True),
+    head=dict(num_classes=num_classes, topk=(1, )))
+
+pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(img_size, img_size)),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=pipeline))
+val_dataloader = dict(dataset=dict(pipeline=pipeline))
+test_dataloader = dict(dataset=dict(pipeline=pipeline))
+
+val_evaluator = [
+    dict(type='Accuracy', topk=(1, )),
+    dict(type='SingleLabelMetric', average='macro'),
+    dict(type='SingleLabelMetric', items=('f1-score', ), average=None),
+    dict(type='ConfusionMatrixPlot', num_classes=num_classes),
+]
+test_evaluator = val_evaluator
+
+max_epochs = 6
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
+val_cfg = dict()
+test_cfg = dict()
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+    clip_grad=dict(max_norm=5.0))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
+         eta_min=1e-5)
+]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+                    max_keep_ckpts=1))

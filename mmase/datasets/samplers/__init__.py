@@ -1,0 +1,4 @@
+# Copyright (c) mmase contributors. All rights reserved.
+from .class_balanced_sampler import ClassBalancedSampler
+
+__all__ = ['ClassBalancedSampler']
