@@ -1,5 +1,11 @@
 # Copyright (c) mmase contributors. All rights reserved.
 from .load_vocabulary import LoadVocabulary  # noqa: E402
 from .random_vocabulary import RandomVocabulary  # noqa: E402
+from .ase_transforms import (AOIColorShift, AOIDotJitter,  # noqa: E402
+                             DescriptionParaphrase, RecordFieldDropout)
 
 __all__ = ['LoadVocabulary', 'RandomVocabulary']
+__all__ += [
+    'AOIColorShift', 'AOIDotJitter', 'DescriptionParaphrase',
+    'RecordFieldDropout'
+]
