@@ -27,7 +27,8 @@ model = dict(
         type='ResNet', depth=18, num_stages=4, out_indices=(3, ),
         style='pytorch'),
     # the packaged all-MiniLM-L6-v2, frozen (384-d tokens)
-    text_encoder=dict(type='HFTextEncoder', frozen=True, max_length=128),
+    text_encoder=dict(type='HFTextEncoder', frozen=True, max_length=96),
+    text_cache_size=4096,
     numeric_encoder=dict(
         type='NumericRecordEncoder',
         num_fields=num_numeric_fields,

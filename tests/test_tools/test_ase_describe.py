@@ -98,9 +98,8 @@ def test_record_backend_and_resume(ase_root):
     assert [r['img_path'] for r in rows] == ['images/0.png', 'images/1.png']
     # pressure of the 5 records: 1.5 .. 5.5, mean 3.5, std sqrt(2):
     # 1.5 is 1.41 std low
-    assert rows[0]['description'] == (
-        'AOI sample. Unusual measurements: pressure low. Record notes: '
-        'machine: M0.')
+    assert rows[0]['description'] == 'AOI sample. Unusual measurements: ' \
+        'pressure low.'
     # resume: the two cached lines are kept verbatim, the rest is added
     rows[0]['description'] = 'kept from the first run'
     out.write_text(''.join(json.dumps(r) + '\n' for r in rows))

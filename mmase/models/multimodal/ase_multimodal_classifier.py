@@ -1,5 +1,6 @@
 # Copyright (c) mmase contributors. All rights reserved.
-from typing import Dict, List, Optional, Sequence, Union
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -51,6 +52,10 @@ class ASEMultimodalClassifier(BaseClassifier):
         text_keys (Sequence[str]): Data-sample fields joined (with ``'. '``)
             into the text of a sample. Defaults to
             ``('description', 'record_text')``.
+        text_cache_size (int): With a frozen text encoder, keep the token
+            features of up to this many distinct texts (least recently used
+            dropped), so repeated texts are encoded once. 0 disables it.
+            Defaults to 0.
         data_preprocessor (dict, optional): Defaults to None
             (``ClsDataPreprocessor``).
         init_cfg (dict, optional): Initialization config. Defaults to None.
@@ -66,6 +71,7 @@ class ASEMultimodalClassifier(BaseClassifier):
                  align_loss: Optional[dict] = None,
                  img_channels: Optional[int] = None,
                  text_keys: Sequence[str] = ('description', 'record_text'),
+                 text_cache_size: int = 0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         data_preprocessor = data_preprocessor or {}
@@ -82,6 +88,8 @@ class ASEMultimodalClassifier(BaseClassifier):
         self.text_encoder = (
             MODELS.build(text_encoder) if text_encoder is not None else None)
         self.text_keys = tuple(text_keys)
+        self.text_cache_size = int(text_cache_size)
+        self._text_cache: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
 
         if img_channels is None:
             img_channels = self._infer_img_channels()
@@ -177,6 +185,39 @@ class ASEMultimodalClassifier(BaseClassifier):
             raise ValueError('ASEMultimodalClassifier: data samples carry '
                              'numeric records of different lengths') from e
 
+    def _text_frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.text_encoder.parameters())
+
+    def _encode_texts(self, texts: List[str]
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Token features (B, L, D) and mask (B, L) of ``texts``."""
+        if self.text_cache_size <= 0 or not self._text_frozen():
+            return self.text_encoder.forward_tokens(texts)
+        missing = list(dict.fromkeys(t for t in texts
+                                     if t not in self._text_cache))
+        if missing:
+            tokens, mask = self.text_encoder.forward_tokens(missing)
+            for text, tok, m in zip(missing, tokens, mask):
+                self._text_cache[text] = tok[m].detach().cpu()
+        feats = []
+        for text in texts:
+            self._text_cache.move_to_end(text)
+            feats.append(self._text_cache[text])
+        while len(self._text_cache) > self.text_cache_size:
+            self._text_cache.popitem(last=False)
+        length = max(f.size(0) for f in feats)
+        out = feats[0].new_zeros(len(feats), length, feats[0].size(-1))
+        mask = torch.zeros(len(feats), length, dtype=torch.bool)
+        for i, f in enumerate(feats):
+            out[i, :f.size(0)] = f
+            mask[i, :f.size(0)] = True
+        return out, mask
+
+    def _apply(self, fn, *args, **kwargs):
+        # cached features do not follow a device / dtype change
+        getattr(self, '_text_cache', {}).clear()
+        return super()._apply(fn, *args, **kwargs)
+
     def extract_feat(self,
                      inputs: torch.Tensor,
                      data_samples: Optional[List[DataSample]] = None
@@ -202,8 +243,7 @@ class ASEMultimodalClassifier(BaseClassifier):
         tok_list, mask_list = [], []
         if self.text_encoder is not None:
             texts = self._texts(data_samples)
-            tokens, mask = self.text_encoder.forward_tokens(
-                [t if t else '' for t in texts])
+            tokens, mask = self._encode_texts(texts)
             tokens = tokens.to(device=device, dtype=img_tokens.dtype)
             mask = mask.to(device)
             empty = torch.tensor([not t for t in texts], device=device)

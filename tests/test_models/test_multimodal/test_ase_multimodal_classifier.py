@@ -138,3 +138,21 @@ def test_head_channel_mismatch(tiny_bert):
     cfg['head']['in_channels'] = 7
     with pytest.raises(ValueError, match='in_channels'):
         MODELS.build(cfg)
+
+
+def test_text_cache_gives_same_features(tiny_bert):
+    torch.manual_seed(0)
+    cfg = _cfg(tiny_bert)
+    plain = MODELS.build(cfg).eval()
+    cached = MODELS.build(dict(cfg, text_cache_size=3)).eval()
+    cached.load_state_dict(plain.state_dict())
+    inputs, samples = _batch()
+    data = plain.data_preprocessor(
+        dict(inputs=list(inputs), data_samples=samples), False)
+    with torch.no_grad():
+        ref = plain(data['inputs'], data['data_samples'])
+        out1 = cached(data['inputs'], data['data_samples'])
+        out2 = cached(data['inputs'], data['data_samples'])  # from cache
+    assert torch.allclose(ref, out1, atol=1e-5)
+    assert torch.allclose(ref, out2, atol=1e-5)
+    assert len(cached._text_cache) == 3  # bounded

@@ -1,0 +1,57 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Every ASE config parses, builds its model and computes a loss."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+import mmase  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+CONFIGS = [
+    'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py', 'pfa_cmaf_ase_no_cmaf.py',
+    'pfa_cmaf_ase_no_aug.py', 'pfa_cmaf_ase_image_only.py',
+    'resnet50_ase.py', 'deit_ase.py', 'protonet_ase.py'
+]
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_and_computes_loss(name):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'ase', name))
+    assert cfg.model.head.num_classes == 5
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    n = 4
+    samples = []
+    for i in range(n):
+        s = DataSample().set_gt_label(i % 2)
+        s.set_field(np.arange(9, dtype=np.float32) + i, 'numeric')
+        s.set_field('machine_id: AOI-01; operator_note: ok', 'record_text')
+        s.set_field('AOI sample. Unusual measurements: dot_count high.',
+                    'description')
+        samples.append(s)
+    size = 128 if 'deit' in name else 64
+    data = model.data_preprocessor(
+        dict(inputs=[torch.randint(0, 255, (3, size, size),
+                                   dtype=torch.uint8) for _ in range(n)],
+             data_samples=samples), True)
+    losses = model(**data, mode='loss')
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert ('loss_align' in losses) == (name in (
+        'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py',
+        'pfa_cmaf_ase_no_aug.py'))
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    types = [t['type'] for t in pipeline]
+    if name in ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py',
+                'pfa_cmaf_ase_no_cmaf.py', 'pfa_cmaf_ase_image_only.py'):
+        assert {'AOIDotJitter', 'AOIColorShift', 'RecordFieldDropout',
+                'DescriptionParaphrase'} <= set(types)
+        assert cfg.train_dataloader.sampler.type == 'ClassBalancedSampler'
+    if name == 'pfa_cmaf_ase_no_aug.py':
+        assert not {'AOIDotJitter', 'RecordFieldDropout'} & set(types)
+        assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
