@@ -38,8 +38,8 @@ def main(argv=None) -> int:
 
     if args.fix_to and osp.isdir(args.path):
         p.error('--fix-to needs a single .json or .jsonl input file')
-    if args.fix_to and osp.exists(args.path) and osp.samefile(
-            args.path, args.fix_to):
+    if args.fix_to and osp.exists(args.path) and osp.exists(
+            args.fix_to) and osp.samefile(args.path, args.fix_to):
         p.error('--fix-to must differ from the input; the input is never '
                 'modified')
     rep = diagnose(args.path, args.img_dir, args.class_texts, args.split,

@@ -207,6 +207,7 @@ def write_merged(sources: Sequence[dict], out_dir: str,
     from ..file_io import dump_json_atomic
     srcs = [dict(s, file_prefix=s['name'] + '/') for s in sources]
     merged = merge_coco(srcs, encoder, threshold)
+    copies = []
     for s in sources:
         for im in s['coco']['images']:
             src = osp.join(s['img_dir'], im['file_name'])
@@ -214,14 +215,16 @@ def write_merged(sources: Sequence[dict], out_dir: str,
                 raise FileNotFoundError(
                     f'source {s["name"]}: image {im["id"]} file_name '
                     f'{im["file_name"]!r} not found at {src}')
-            dst = osp.join(out_dir, 'images', s['name'], im['file_name'])
-            os.makedirs(osp.dirname(dst), exist_ok=True)
-            if osp.lexists(dst):
-                os.remove(dst)
-            if link:
-                os.symlink(osp.abspath(src), dst)
-            else:
-                shutil.copyfile(src, dst)
+            copies.append((src, osp.join(out_dir, 'images', s['name'],
+                                         im['file_name'])))
+    for src, dst in copies:
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+        if osp.lexists(dst):
+            os.remove(dst)
+        if link:
+            os.symlink(osp.abspath(src), dst)
+        else:
+            shutil.copyfile(src, dst)
     dump_json_atomic(merged['coco'],
                      osp.join(out_dir, 'annotations', 'instances_all.json'))
     dump_json_atomic(merged['class_texts'],
