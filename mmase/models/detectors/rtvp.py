@@ -1,0 +1,345 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""RTVP: Refined Text-Visual Prompt detector."""
+import contextlib
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import OptSampleList, SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+from .yolo_world_detector import Prompt, YOLOWorldDetector
+
+
+@MODELS.register_module()
+class RTVP(YOLOWorldDetector):
+    """Refined Text-Visual Prompt detector (RTVP, Fig. 3).
+
+    A :class:`YOLOWorldDetector` (CSP-Darknet image backbone, frozen text
+    encoder, text-guided PAFPN, region-text head) plus the RTVP branch:
+
+    1. ``sam_backbone`` (:class:`MobileSAMViT`, frozen, optional adapters):
+       stem / stage 1 / stage 2 maps and the SAM embedding.
+    2. ``expert`` (trainable CNN, pre-trained on seen classes) and
+       ``domain_adapter`` (:class:`ExpertDomainAdapter`): masked
+       multi-scale reconstruction of the expert features (eq. 1-3); the
+       reconstructions are the coarse visual prompts. Without them the
+       coarse prompts are the raw SAM maps (Table 5, "-Expert Domain
+       Adapter"). The expert only runs for the training loss.
+    3. ``prompt_refiner`` (:class:`VisualPromptRefiner`): uncertainty score
+       and sparse selection (eq. 4-6). None: coarse prompts are used as is
+       (Table 5, "-Refined Visual Prompt").
+    4. ``aux_head`` (:class:`RTVPAuxHead`): CIoU-optimised feature
+       activation on the refined prompt (training only; needs the refiner).
+    5. ``interaction`` (:class:`TextVisualPromptInteraction`): max-sigmoid
+       text-guided injection of the prompt into the multi-scale image
+       features (eq. 7), before the neck (``interaction_position=
+       'backbone'``, so the text-guided neck propagates it) or after it
+       (``'neck'``). With ``use_text=False`` the gate ignores the text
+       (Table 5, "-Text-Visual Interaction"); None drops the injection.
+
+    Losses: the head's ``loss_cls``/``loss_bbox``/``loss_dfl``,
+    ``loss_domain_{stem,stage1,stage2}`` and ``loss_aux_{cls,bbox,inside}``.
+    Once the domain adapter's stop criterion fires, the adaptation branch
+    (SAM adapters, expert, domain adapter) runs without gradients and the
+    domain losses are reported as zeros.
+
+    Channel and stride arguments of the RTVP modules that can be derived
+    from the modules before them are filled in when missing.
+
+    Args:
+        backbone (dict): Image backbone config.
+        text_encoder (dict): Text encoder config.
+        neck (dict): Neck config.
+        bbox_head (dict): Head config.
+        sam_backbone (dict, optional): :class:`MobileSAMViT` config; None
+            disables the whole RTVP branch (plain YOLO-World).
+        expert (dict, optional): Expert CNN config; its first three outputs
+            are the stem / stage 1 / stage 2 targets. Defaults to None.
+        domain_adapter (dict, optional): :class:`ExpertDomainAdapter`
+            config. Defaults to None.
+        prompt_refiner (dict, optional): :class:`VisualPromptRefiner`
+            config. Defaults to None.
+        aux_head (dict, optional): :class:`RTVPAuxHead` config.
+            Defaults to None.
+        interaction (dict, optional): :class:`TextVisualPromptInteraction`
+            config. Defaults to None.
+        interaction_position (str): ``'backbone'`` or ``'neck'``.
+            Defaults to 'backbone'.
+        **kwargs: :class:`YOLOWorldDetector` arguments.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 text_encoder: ConfigType,
+                 neck: ConfigType,
+                 bbox_head: ConfigType,
+                 sam_backbone: OptConfigType = None,
+                 expert: OptConfigType = None,
+                 domain_adapter: OptConfigType = None,
+                 prompt_refiner: OptConfigType = None,
+                 aux_head: OptConfigType = None,
+                 interaction: OptConfigType = None,
+                 interaction_position: str = 'backbone',
+                 data_preprocessor: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None,
+                 **kwargs) -> None:
+        super().__init__(
+            backbone=backbone,
+            text_encoder=text_encoder,
+            neck=neck,
+            bbox_head=bbox_head,
+            data_preprocessor=data_preprocessor,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg,
+            **kwargs)
+        if interaction_position not in ('backbone', 'neck'):
+            raise ValueError('RTVP: interaction_position must be "backbone" '
+                             f'or "neck", got "{interaction_position}"')
+        self.interaction_position = interaction_position
+        self.sam_backbone = None
+        self.expert = None
+        self.domain_adapter = None
+        self.prompt_refiner = None
+        self.aux_head = None
+        self.interaction = None
+        if sam_backbone is None:
+            for name, cfg in (('expert', expert), ('domain_adapter',
+                                                   domain_adapter),
+                              ('prompt_refiner', prompt_refiner),
+                              ('aux_head', aux_head), ('interaction',
+                                                       interaction)):
+                if cfg is not None:
+                    raise ValueError(f'RTVP: "{name}" needs sam_backbone')
+            return
+        self.sam_backbone = MODELS.build(sam_backbone)
+        sam_ch = list(self.sam_backbone.out_channels)
+        sam_st = list(self.sam_backbone.out_strides)
+        if len(sam_ch) != 4:
+            raise ValueError('RTVP: sam_backbone must output stem, stage1, '
+                             'stage2 and neck')
+        prompt_ch, prompt_st = sam_ch[:3], sam_st[:3]
+
+        if (expert is None) != (domain_adapter is None):
+            raise ValueError('RTVP: expert and domain_adapter go together '
+                             '(set both or neither)')
+        if expert is not None:
+            self.expert = MODELS.build(expert)
+            expert_ch = [
+                f.shape[1] for f in self._probe(self.expert)[:3]
+            ]
+            domain_adapter = copy.deepcopy(domain_adapter)
+            domain_adapter.setdefault('sam_channels', sam_ch[:3])
+            domain_adapter.setdefault('neck_channels', sam_ch[3])
+            domain_adapter.setdefault('expert_channels', expert_ch)
+            self.domain_adapter = MODELS.build(domain_adapter)
+            prompt_ch = list(self.domain_adapter.out_channels)
+            prompt_st = list(self.domain_adapter.expert_strides)
+
+        if prompt_refiner is not None:
+            prompt_refiner = copy.deepcopy(prompt_refiner)
+            prompt_refiner.setdefault('in_channels', prompt_ch)
+            prompt_refiner.setdefault('strides', prompt_st)
+            self.prompt_refiner = MODELS.build(prompt_refiner)
+            prompt_ch = list(self.prompt_refiner.out_channels)
+        if aux_head is not None:
+            if self.prompt_refiner is None:
+                raise ValueError('RTVP: aux_head needs prompt_refiner')
+            aux_head = copy.deepcopy(aux_head)
+            aux_head.setdefault('in_channels', prompt_ch)
+            aux_head.setdefault('strides', prompt_st)
+            self.aux_head = MODELS.build(aux_head)
+        if interaction is not None:
+            interaction = copy.deepcopy(interaction)
+            if self.interaction_position == 'backbone':
+                img_ch = [f.shape[1] for f in self._probe(self.backbone)]
+            else:
+                img_ch = self._neck_channels()
+            interaction.setdefault('img_channels', img_ch)
+            interaction.setdefault('prompt_channels', prompt_ch)
+            interaction.setdefault('text_channels',
+                                   int(self.text_encoder.embed_dim))
+            self.interaction = MODELS.build(interaction)
+        self.prompt_channels = prompt_ch
+        self.prompt_strides = prompt_st
+
+    # ------------------------------------------------------------- helpers
+    @staticmethod
+    @torch.no_grad()
+    def _probe(module: torch.nn.Module, size: int = 64) -> List[Tensor]:
+        """Run a module on a dummy image (eval mode) to read its outputs."""
+        was_training = module.training
+        module.eval()
+        try:
+            p = next(module.parameters())
+            outs = module(torch.zeros(1, 3, size, size, device=p.device))
+        finally:
+            module.train(was_training)
+        return list(outs) if isinstance(outs, (list, tuple)) else [outs]
+
+    @torch.no_grad()
+    def _neck_channels(self) -> List[int]:
+        feats = self._probe(self.backbone)
+        d = int(self.text_encoder.embed_dim)
+        was_training = self.neck.training
+        self.neck.eval()
+        try:
+            if self.use_text_feats_in_neck:
+                outs = self.neck(feats, feats[0].new_zeros(1, 1, d), None)
+            else:
+                outs = self.neck(feats)
+        finally:
+            self.neck.train(was_training)
+        return [o.shape[1] for o in outs]
+
+    @property
+    def with_rtvp(self) -> bool:
+        """bool: Whether the Mobile-SAM prompt branch is built."""
+        return self.sam_backbone is not None
+
+    def _adaptation_stopped(self) -> bool:
+        return (self.domain_adapter is not None
+                and bool(self.domain_adapter.stopped))
+
+    def visual_prompts(self, batch_inputs: Tensor,
+                       need_losses: bool = False) -> Dict:
+        """Compute the (refined) visual prompts.
+
+        Args:
+            batch_inputs (Tensor): Preprocessed images (B, 3, H, W).
+            need_losses (bool): Run the expert and keep what the losses
+                need. Defaults to False.
+
+        Returns:
+            dict: ``prompts`` (list per scale) and, when available,
+            ``domain_losses``, ``scores``, ``masks``.
+        """
+        out: Dict = {}
+        img_shape = tuple(batch_inputs.shape[-2:])
+        stopped = self._adaptation_stopped()
+        ctx = torch.no_grad() if stopped else contextlib.nullcontext()
+        with ctx:
+            sam = self.sam_backbone(batch_inputs)
+            if self.domain_adapter is None:
+                coarse = list(sam[:3])
+            else:
+                expert_feats, sizes = None, None
+                if need_losses and not stopped:
+                    expert_feats = list(self.expert(batch_inputs))[:3]
+                    sizes = [tuple(e.shape[-2:]) for e in expert_feats]
+                coarse, _ = self.domain_adapter(
+                    list(sam[:3]), sam[3], img_shape, sizes)
+                if need_losses:
+                    if expert_feats is not None:
+                        out['domain_losses'] = self.domain_adapter.loss(
+                            coarse, expert_feats)
+                    else:
+                        zero = batch_inputs.new_zeros(())
+                        out['domain_losses'] = {
+                            f'loss_domain_{n}': zero
+                            for n in self.domain_adapter.level_names
+                        }
+        if stopped:
+            coarse = [c.detach() for c in coarse]
+        if self.prompt_refiner is None:
+            out['prompts'] = coarse
+        else:
+            out.update(self.prompt_refiner(coarse))
+        return out
+
+    def _extract(self, batch_inputs: Tensor,
+                 batch_data_samples: OptSampleList, need_losses: bool
+                 ) -> Tuple[Tuple[Tensor, ...], Tensor, Tensor, Dict]:
+        txt_feats, txt_masks = self.encode_texts(batch_data_samples)
+        B = batch_inputs.size(0)
+        if txt_feats.size(0) == 1 and B > 1:
+            txt_feats = txt_feats.expand(B, -1, -1)
+            txt_masks = txt_masks.expand(B, -1)
+        txt_feats = txt_feats.to(batch_inputs.dtype)
+        state: Dict = {}
+        if self.with_rtvp:
+            state = self.visual_prompts(batch_inputs, need_losses)
+        img_feats = self.backbone(batch_inputs)
+        inject = self.interaction is not None
+        if inject and self.interaction_position == 'backbone':
+            img_feats = self.interaction(img_feats, state['prompts'],
+                                         txt_feats, txt_masks)
+        if self.with_neck:
+            if self.use_text_feats_in_neck:
+                img_feats = self.neck(img_feats, txt_feats, txt_masks)
+            else:
+                img_feats = self.neck(img_feats)
+        if inject and self.interaction_position == 'neck':
+            img_feats = self.interaction(img_feats, state['prompts'],
+                                         txt_feats, txt_masks)
+        return tuple(img_feats), txt_feats, txt_masks, state
+
+    # ---------------------------------------------------------------- modes
+    def extract_feat(
+        self,
+        batch_inputs: Tensor,
+        batch_data_samples: OptSampleList = None
+    ) -> Tuple[Tuple[Tensor, ...], Tensor, Tensor]:
+        """Image features with the refined text-visual prompt injected.
+
+        Returns:
+            tuple: ``img_feats``, ``txt_feats`` (B, N, D), ``txt_masks``.
+        """
+        img_feats, txt_feats, txt_masks, _ = self._extract(
+            batch_inputs, batch_data_samples, need_losses=False)
+        return img_feats, txt_feats, txt_masks
+
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> dict:
+        """Detection, domain (eq. 3) and auxiliary CIoU losses."""
+        img_feats, txt_feats, txt_masks, state = self._extract(
+            batch_inputs, batch_data_samples, need_losses=True)
+        losses = self.bbox_head.loss(img_feats, txt_feats, txt_masks,
+                                     batch_data_samples)
+        domain = state.get('domain_losses', {})
+        losses.update(domain)
+        if self.aux_head is not None:
+            gts = [s.gt_instances for s in batch_data_samples]
+            metas = [s.metainfo for s in batch_data_samples]
+            losses.update(
+                self.aux_head.loss(state['prompts'], state['scores'],
+                                   state['masks'], gts, metas))
+        if domain and not self._adaptation_stopped():
+            total = sum(v.detach() for v in domain.values())
+            self.domain_adapter.update_stop_state(float(total))
+        return losses
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True,
+                texts: Optional[Sequence[Prompt]] = None) -> SampleList:
+        """Detect with the samples' vocabularies or a given one.
+
+        Args:
+            batch_inputs (Tensor): Images.
+            batch_data_samples (list[DetDataSample]): Samples.
+            rescale (bool): Rescale boxes to the original image.
+                Defaults to True.
+            texts (Sequence[str | Sequence[str]], optional): A custom
+                vocabulary for this call; it replaces every sample's
+                ``texts`` (written into the samples' metainfo, so
+                ``pred_instances.labels`` index into it).
+                Defaults to None.
+
+        Returns:
+            list[DetDataSample]: Samples with ``pred_instances``.
+        """
+        if texts is not None:
+            if isinstance(texts, str):
+                raise TypeError('RTVP.predict: texts must be a list of '
+                                'class prompts, got a str')
+            vocab = [t if isinstance(t, str) else list(t) for t in texts]
+            for sample in batch_data_samples:
+                sample.set_metainfo(dict(texts=list(vocab)))
+        return super().predict(batch_inputs, batch_data_samples, rescale)
