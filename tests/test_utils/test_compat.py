@@ -103,7 +103,7 @@ class _Evil:
         return (print, ('this would run code',))
 
 
-def test_untrusted_object_is_refused(tmp_path, monkeypatch):
+def test_untrusted_object_is_refused(tmp_path, monkeypatch, capsys):
     path = str(tmp_path / 'evil.pth')
     torch.save({'state_dict': {}, 'payload': _Evil()}, path)
     monkeypatch.delenv(compat.UNSAFE_LOAD_ENV, raising=False)
@@ -115,8 +115,12 @@ def test_untrusted_object_is_refused(tmp_path, monkeypatch):
     from mmengine.runner import load_checkpoint
     with pytest.raises(RuntimeError, match='refused'):
         load_checkpoint(nn.Linear(1, 1), path)
-    # Explicit opt-in for a trusted file.
-    assert compat.load_checkpoint_file(path, allow_unsafe=True)['payload']
+    # Refusal ran nothing from the file.
+    assert 'this would run code' not in capsys.readouterr().out
+    # Explicit opt-in for a trusted file: now the file's code does run.
+    ckpt = compat.load_checkpoint_file(path, allow_unsafe=True)
+    assert 'payload' in ckpt
+    assert 'this would run code' in capsys.readouterr().out
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):

@@ -5,6 +5,7 @@ import importlib
 
 import mmdet.registry as mmdet_registry
 import mmpretrain.registry as mmpretrain_registry
+from mmengine.registry import Registry
 
 import mmase  # noqa: F401
 
@@ -14,10 +15,9 @@ def _mmase_entries():
     for reg_module in (mmdet_registry, mmpretrain_registry):
         for name in dir(reg_module):
             reg = getattr(reg_module, name)
-            module_dict = getattr(reg, 'module_dict', None)
-            if module_dict is None:
+            if not isinstance(reg, Registry):
                 continue
-            for key, obj in module_dict.items():
+            for key, obj in reg.module_dict.items():
                 if getattr(obj, '__module__', '').startswith('mmase.'):
                     found.append((reg.scope, name, key, obj))
     return found
