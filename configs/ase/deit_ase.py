@@ -21,7 +21,7 @@ model = dict(
     head=dict(
         num_classes=num_classes,
         in_channels=192,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        loss=dict(_delete_=True, type='CrossEntropyLoss', loss_weight=1.0)))
 
 pipeline = [
     dict(type='LoadImageFromFile'),
@@ -40,8 +40,8 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-max_epochs = 10
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+max_epochs = 6
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(

@@ -12,5 +12,5 @@ model = dict(
     head=dict(
         type='LinearClsHead',
         num_classes={{_base_.num_classes}},
-        in_channels=512,
+        in_channels=256,  # last stage of the half-width ResNet-18
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

@@ -2,4 +2,5 @@
 # concatenated instead of cross-attended and gated.
 _base_ = './pfa_cmaf_ase.py'
 
-model = dict(fusion=None, head=dict(in_channels=2 * {{_base_.embed_dims}}))
+# 2 * embed_dims of the base config
+model = dict(fusion=None, head=dict(in_channels=512))

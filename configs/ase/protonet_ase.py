@@ -1,6 +1,7 @@
 # Few-shot baseline: a prototypical-network style classifier (nearest class
 # mean of normalised embeddings, episodic leave-one-out training on each
-# class-balanced batch), image only, ResNet-18 at 128x128.
+# class-balanced batch), image only, the half-width ResNet-18 of
+# pfa_cmaf_ase.py at 128x128.
 _base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
 
 num_classes = 5
@@ -14,12 +15,14 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         to_rgb=True),
-    backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+    backbone=dict(
+        type='ResNet', depth=18, out_indices=(3, ), stem_channels=32,
+        base_channels=32),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='PrototypeClsHead',
         num_classes=num_classes,
-        in_channels=512,
+        in_channels=256,
         embed_dims=128,
         scale=10.,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
@@ -32,7 +35,7 @@ pipeline = [
 train_dataloader = dict(
     batch_size=20,
     # balanced batches give every class support samples in each episode
-    sampler=dict(type='ClassBalancedSampler', power=1.0),
+    sampler=dict(_delete_=True, type='ClassBalancedSampler', power=1.0),
     dataset=dict(pipeline=pipeline))
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
@@ -45,8 +48,8 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-max_epochs = 15
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+max_epochs = 8
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(

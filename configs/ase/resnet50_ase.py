@@ -36,7 +36,7 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-max_epochs = 6
+max_epochs = 3
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
 val_cfg = dict()
 test_cfg = dict()

@@ -55,7 +55,9 @@ def ensure_data(args) -> str:
         from mmase.datasets.synthetic import generate_ase
         print(f'[benchmark] rendering the ASE set into {data_root}')
         generate_ase(data_root, num_images=args.num_images, seed=args.seed)
-    desc = osp.join(data_root, 'descriptions.jsonl')
+    # absolute: ASEDataset resolves a relative description_file against
+    # its data_root
+    desc = osp.abspath(osp.join(data_root, 'descriptions.jsonl'))
     from tools_ase_describe import main as describe_main
     cmd = [data_root, '--out', desc, '--no-progress']
     if args.vlm:

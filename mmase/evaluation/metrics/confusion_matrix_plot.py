@@ -4,7 +4,7 @@ import os.path as osp
 from typing import List, Optional
 
 import numpy as np
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.visualization import Visualizer
 from mmpretrain.evaluation.metrics import ConfusionMatrix
 from mmpretrain.registry import METRICS
@@ -22,7 +22,8 @@ class ConfusionMatrixPlot(ConfusionMatrix):
       the evaluations of this metric); otherwise
     - the runner's visualizer (``Visualizer.get_current_instance()``), whose
       ``LocalVisBackend`` writes ``<work_dir>/<timestamp>/vis_data/
-      vis_image/confusion_matrix_<n>.png``.
+      vis_image/confusion_matrix_<stage>_<epoch>.png`` (stage ``val`` or
+      ``test``).
 
     The returned metric dict keeps the raw matrix under ``result`` (as the
     parent) and the PNG path under ``png`` when written to ``out_dir``.
@@ -95,11 +96,16 @@ class ConfusionMatrixPlot(ConfusionMatrix):
                 visualizer = Visualizer.get_current_instance()
             except RuntimeError:  # no runner, no visualizer
                 return None
+            hub = MessageHub.get_current_instance()
+            stage = hub.get_info('loop_stage') or 'eval'
+            step = hub.get_info('epoch')
             fig.canvas.draw()
             rgba = np.asarray(fig.canvas.buffer_rgba())
+            # LocalVisBackend writes <name>_<step>.png
             visualizer.add_image(
-                self.prefix, np.ascontiguousarray(rgba[..., :3]),
-                step=self._count)
+                f'{self.prefix}_{stage}',
+                np.ascontiguousarray(rgba[..., :3]),
+                step=self._count if step is None else step)
             return None
         finally:
             plt.close(fig)
