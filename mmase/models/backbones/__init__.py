@@ -1,5 +1,4 @@
 # Copyright (c) mmase contributors. All rights reserved.
 from .yolov8_csp_darknet import YOLOv8CSPDarknet
-from .mobile_sam_vit import MobileSAMViT
 
-__all__ = ['YOLOv8CSPDarknet', 'MobileSAMViT']
+__all__ = ['YOLOv8CSPDarknet']

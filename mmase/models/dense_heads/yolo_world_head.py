@@ -30,9 +30,9 @@ class YOLOWorldHead(BaseDenseHead):
     expectation is decoded into a box by ``DistancePointBBoxCoder``
     (distribution focal loss, GFL). The class branch (two 3x3 convs + 1x1
     to ``embed_dims``) gives a region embedding that is compared with the
-    vocabulary embeddings by a :class:`ContrastiveHead`, so the classes are
-    whatever texts are given (RTVP's text prompt / YOLO-World's region-text
-    matching).
+    vocabulary embeddings by a :class:`RegionTextContrastiveHead`, so the
+    classes are whatever texts are given (RTVP's text prompt,
+    YOLO-World's region-text matching).
 
     Training (YOLOv8 recipe): ``TaskAlignedAssigner`` (mmdet, one image at
     a time; ``alpha``/``beta`` from ``train_cfg``), soft class targets equal
@@ -59,7 +59,7 @@ class YOLOWorldHead(BaseDenseHead):
         reg_feat_channels (int, optional): Box branch width. Defaults to
             None (``max(16, C0 // 4, 4 * reg_max)``, as in YOLOv8).
         contrastive_head (dict): Classifier config.
-            Defaults to dict(type='ContrastiveHead').
+            Defaults to dict(type='RegionTextContrastiveHead').
         bbox_coder (dict): Box coder. Defaults to
             dict(type='DistancePointBBoxCoder').
         loss_cls (dict): Class loss. Defaults to sigmoid
@@ -87,7 +87,8 @@ class YOLOWorldHead(BaseDenseHead):
                  reg_max: int = 16,
                  cls_feat_channels: Optional[int] = None,
                  reg_feat_channels: Optional[int] = None,
-                 contrastive_head: ConfigType = dict(type='ContrastiveHead'),
+                 contrastive_head: ConfigType = dict(
+                     type='RegionTextContrastiveHead'),
                  bbox_coder: ConfigType = dict(type='DistancePointBBoxCoder'),
                  loss_cls: ConfigType = dict(
                      type='CrossEntropyLoss',

@@ -13,7 +13,7 @@ from torch import Tensor
 
 
 @MODELS.register_module()
-class ContrastiveHead(BaseModule):
+class RegionTextContrastiveHead(BaseModule):
     """Open-vocabulary classification by image-text similarity.
 
     ``logit[b, n, h, w] = exp(s) * <x_[b, :, h, w], t_[b, n]> + bias``
