@@ -1,4 +1,5 @@
 # Copyright (c) mmase contributors. All rights reserved.
 from .yolov8_csp_darknet import YOLOv8CSPDarknet
+from .mobile_sam_vit import MobileSAMViT
 
-__all__ = ['YOLOv8CSPDarknet']
+__all__ = ['YOLOv8CSPDarknet', 'MobileSAMViT']

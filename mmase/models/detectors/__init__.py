@@ -1,4 +1,5 @@
 # Copyright (c) mmase contributors. All rights reserved.
 from .yolo_world_detector import YOLOWorldDetector
+from .rtvp import RTVP
 
-__all__ = ['YOLOWorldDetector']
+__all__ = ['YOLOWorldDetector', 'RTVP']
