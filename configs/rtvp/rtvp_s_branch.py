@@ -1,0 +1,122 @@
+# RTVP branch of the S model (Mobile-SAM-T prompt branch added to
+# YOLO-World-S). Not a runnable config: the RTVP configs take these dicts
+# with `{{_base_.rtvp_*}}`, so MMIO, COCO and LVIS share one definition.
+#
+# Weights:
+# - `sam_checkpoint`: the official Mobile-SAM weights `mobile_sam.pt`
+#   (keys `image_encoder.*`; only the image encoder is loaded). The encoder
+#   is frozen, as in the paper.
+# - Expert CNN: a YOLOv8-S CSP-Darknet (strides 4/8/16 = stem, stage 1,
+#   stage 2 targets). The paper pre-trains it on the seen classes. Do it by
+#   training `configs/yolo_world/yolo_world_s_mmio.py` (zero-shot split:
+#   seen classes only; `rtvp_mmio_closed.py`: the closed train split) and
+#   pass the checkpoint with
+#     --cfg-options model.expert.init_cfg.type=Pretrained \
+#       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_s_mmio/epoch_200.pth \
+#       model.expert.init_cfg.prefix=backbone.
+#   (its `backbone.*` weights become the expert). It keeps training with
+#   the domain loss, as in the paper.
+rtvp_sam_checkpoint = 'checkpoints/mobile_sam.pt'
+# sparse selection patch in input pixels (Table 6: 32 / 64 / 128)
+rtvp_patch_size = 32
+
+rtvp_sam_backbone = dict(
+    type='MobileSAMViT',
+    arch='vit_t',
+    checkpoint=rtvp_sam_checkpoint,
+    frozen=True,
+    with_adapter=True,
+    # the detector's preprocessor gives RGB / 255; SAM re-normalises
+    in_mean=[0., 0., 0.],
+    in_std=[255., 255., 255.])
+rtvp_expert = dict(
+    type='YOLOv8CSPDarknet',
+    deepen_factor=0.33,
+    widen_factor=0.5,
+    last_stage_out_channels=1024,
+    out_indices=(1, 2, 3))
+rtvp_domain_adapter = dict(
+    type='ExpertDomainAdapter',
+    expert_strides=(4, 8, 16),
+    level_names=('stem', 'stage1', 'stage2'),
+    embed_channels=128,
+    decoder_channels=128,
+    mask_ratio=0.25,
+    mask_patch_size=32,
+    loss_domain=dict(
+        type='DomainReconstructionLoss',
+        normalize='channel',
+        detach_target=False,
+        loss_weight=1.0),
+    # stop optimising the adaptation layers once the summed domain loss
+    # stays below 0.05 for 500 iterations
+    stop_threshold=0.05,
+    stop_patience=500)
+rtvp_prompt_refiner = dict(
+    type='VisualPromptRefiner',
+    scorer=dict(type='UncertaintyScorer', reduction=16, kernel_size=7),
+    selection=dict(
+        type='SparseSelection', patch_size=rtvp_patch_size,
+        topk_ratio=0.25))
+rtvp_aux_head = dict(
+    type='RTVPAuxHead',
+    feat_channels=64,
+    num_convs=2,
+    assigner=dict(type='TaskAlignedAssigner', topk=10),
+    loss_cls=dict(
+        type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+    loss_bbox=dict(type='CIoULoss', loss_weight=2.0),
+    loss_inside_weight=1.0)
+rtvp_interaction = dict(
+    type='TextVisualPromptInteraction',
+    embed_channels=128,
+    num_heads=4,
+    init_scale=0.1,
+    use_text=True)
+
+# YOLO-World-S parts, for the configs that do not inherit the MMIO
+# YOLO-World config (COCO, LVIS). Same numbers as yolo_world_s_mmio.py.
+rtvp_text_model_name = 'openai/clip-vit-base-patch32'
+rtvp_text_channels = 512
+rtvp_data_preprocessor = dict(
+    type='DetDataPreprocessor',
+    mean=[0., 0., 0.],
+    std=[255., 255., 255.],
+    bgr_to_rgb=True,
+    pad_size_divisor=32)
+rtvp_backbone = dict(
+    type='YOLOv8CSPDarknet',
+    deepen_factor=0.33,
+    widen_factor=0.5,
+    last_stage_out_channels=1024,
+    norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001))
+rtvp_text_encoder = dict(
+    type='HFTextEncoder',
+    model_name=rtvp_text_model_name,
+    model_type='clip',
+    frozen=True)
+rtvp_neck = dict(
+    type='YOLOWorldPAFPN',
+    in_channels=[256, 512, 1024],
+    out_channels=[256, 512, 1024],
+    guide_channels=rtvp_text_channels,
+    embed_channels=[128, 256, 512],
+    num_heads=[4, 8, 16],
+    deepen_factor=0.33,
+    widen_factor=0.5,
+    norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001))
+rtvp_bbox_head = dict(
+    type='YOLOWorldHead',
+    in_channels=[256, 512, 1024],
+    embed_dims=rtvp_text_channels,
+    widen_factor=0.5,
+    strides=(8, 16, 32),
+    reg_max=16,
+    norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001))
+rtvp_train_cfg = dict(
+    assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5, beta=6.0)
+rtvp_test_cfg = dict(
+    score_thr=0.001,
+    nms_pre=30000,
+    nms=dict(type='nms', iou_threshold=0.7),
+    max_per_img=300)
