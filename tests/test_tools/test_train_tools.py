@@ -12,6 +12,7 @@ import time
 import pytest
 import torch
 
+from mmase.utils.compat import load_checkpoint_file
 from tests.conftest import REPO_ROOT
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -55,22 +56,6 @@ def test_build_config_applies_command_line(tiny_det_config, tmp_path):
                 train_tool.parse_args([cfg_path, '--amp']))
 
 
-def test_train_then_test(tiny_det_config, tmp_path):
-    cfg_path = tiny_det_config(max_epochs=1)
-    wd = str(tmp_path / 'wd')
-    res = _run([TRAIN, cfg_path, '--work-dir', wd], timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    ckpt = osp.join(wd, 'epoch_1.pth')
-    assert osp.isfile(ckpt)
-
-    out_pkl = str(tmp_path / 'preds.pkl')
-    res = _run([TEST, cfg_path, ckpt, '--work-dir', wd, '--out', out_pkl],
-               timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert 'coco/bbox_mAP' in res.stdout + res.stderr
-    assert osp.getsize(out_pkl) > 0
-
-
 def test_dist_train_on_two_cpu_processes(tiny_det_config, tmp_path):
     cfg_path = tiny_det_config(max_epochs=1)
     wd = str(tmp_path / 'wd')
@@ -89,11 +74,30 @@ def test_dist_train_on_two_cpu_processes(tiny_det_config, tmp_path):
     assert 'Epoch(train) [1][2/2]' in log
 
 
-def test_resume_after_sigkill(tiny_det_config, tmp_path):
-    """A run killed mid-training resumes from its last checkpoint and
-    finishes the schedule."""
-    cfg_path = tiny_det_config(max_epochs=4)
-    wd = str(tmp_path / 'wd')
+def _test_metrics(cfg_path, ckpt, wd, out_pkl):
+    res = _run([TEST, cfg_path, ckpt, '--work-dir', wd, '--out', out_pkl],
+               timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert osp.getsize(out_pkl) > 0
+    line = [ln for ln in (res.stdout + res.stderr).splitlines()
+            if 'coco/bbox_mAP:' in ln][-1]
+    metrics = line[line.index('coco/bbox_mAP:'):].split('data_time')[0]
+    assert metrics.count('coco/') >= 6, metrics
+    return metrics
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(
+        tiny_det_config, tmp_path):
+    """A run killed mid-training resumes from its last checkpoint, finishes
+    the schedule and ends with the same weights and test metrics as an
+    uninterrupted run with the same seed."""
+    cfg_path = tiny_det_config(max_epochs=3)
+
+    ref_wd = str(tmp_path / 'reference')
+    res = _run([TRAIN, cfg_path, '--work-dir', ref_wd], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+    wd = str(tmp_path / 'killed')
     proc = subprocess.Popen([sys.executable, TRAIN, cfg_path, '--work-dir',
                              wd], env=_env(), cwd=REPO_ROOT,
                             stdout=subprocess.DEVNULL,
@@ -103,17 +107,24 @@ def test_resume_after_sigkill(tiny_det_config, tmp_path):
     while not osp.isfile(first) and time.time() < deadline:
         if proc.poll() is not None:
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
     assert proc.poll() is None, 'training ended before it could be killed'
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)  # during epoch 2
     proc.wait()
-    assert not osp.isfile(osp.join(wd, 'epoch_4.pth'))
+    assert not osp.isfile(osp.join(wd, 'epoch_3.pth'))
 
     res = _run([TRAIN, cfg_path, '--work-dir', wd, '--resume'], timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'resumed epoch: ' in res.stdout + res.stderr
-    assert osp.isfile(osp.join(wd, 'epoch_4.pth'))
-    ckpt = torch.load(osp.join(wd, 'epoch_4.pth'), map_location='cpu')
-    assert ckpt['meta']['epoch'] == 4
-    assert ckpt['meta']['iter'] == 12  # 3 iterations x 4 epochs
+    last = osp.join(wd, 'epoch_3.pth')
+    ckpt = load_checkpoint_file(last)
+    ref = load_checkpoint_file(osp.join(ref_wd, 'epoch_3.pth'))
+    assert ckpt['meta']['epoch'] == 3
+    assert ckpt['meta']['iter'] == 9  # 3 iterations x 3 epochs
+    for key, value in ref['state_dict'].items():
+        assert torch.allclose(value.float(),
+                              ckpt['state_dict'][key].float(), atol=1e-5), key
+
+    assert _test_metrics(cfg_path, last, wd, str(tmp_path / 'a.pkl')) == \
+        _test_metrics(cfg_path, osp.join(ref_wd, 'epoch_3.pth'), ref_wd,
+                      str(tmp_path / 'b.pkl'))
