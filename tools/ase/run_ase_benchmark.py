@@ -43,6 +43,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-images', type=int, default=455,
         help='size of the procedural set when it has to be made')
+    parser.add_argument(
+        '--threads', type=int, default=None,
+        help='torch intra-op threads (e.g. 1 on a busy shared CPU, where '
+        'more threads than free cores slow training down a lot)')
     parser.add_argument('--vlm', help='VLM for the descriptors (optional)')
     parser.add_argument('--llm', help='LLM for the descriptors (optional)')
     return parser.parse_args(argv)
@@ -126,6 +130,10 @@ def main(argv=None) -> int:
     sys.modules['tools_ase_describe'] = mod
 
     import mmase  # noqa: F401  (registers the modules)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+        os.environ['OMP_NUM_THREADS'] = str(args.threads)
     desc = ensure_data(args)
     results = [run_one(c, args, desc) for c in args.configs]
     os.makedirs(args.work_dir, exist_ok=True)
