@@ -183,7 +183,8 @@ def make_record(label: str, rng: np.random.Generator,
         rec['machine_id'] = machines[int(rng.integers(len(machines)))]
     else:
         rec['machine_id'] = _MACHINES[int(rng.integers(len(_MACHINES)))]
-    rec['lot'] = f'L{int(rng.integers(2301, 2313))}-{int(rng.integers(1, 40)):02d}'
+    week = int(rng.integers(2301, 2313))
+    rec['lot'] = f'L{week}-{int(rng.integers(1, 40)):02d}'
     u = rng.random()
     if u < 0.45:
         pool = _NOTES[label]
@@ -215,7 +216,7 @@ def generate_ase(out_dir: str,
                  num_images: int = 455,
                  seed: int = 0,
                  img_size: int = 224,
-                 strength: float = 1.0,
+                 strength: float = 0.8,
                  unreliable_ratio: float = 0.1,
                  verbose: bool = False) -> dict:
     """Write the set to ``out_dir`` (replaced atomically at the end).
@@ -229,7 +230,8 @@ def generate_ase(out_dir: str,
         seed (int): Seed. Defaults to 0.
         img_size (int): Square image size. Defaults to 224.
         strength (float): Visual strength of the class patterns.
-            Defaults to 1.0.
+            Defaults to 0.8 (at 1.0 a small CNN trained on the images
+            alone reached about 0.6 macro-F1 on the default set).
         unreliable_ratio (float): Fraction of records drawn as normal
             whatever the label. Defaults to 0.1.
         verbose (bool): Print progress. Defaults to False.

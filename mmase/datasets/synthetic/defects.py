@@ -202,8 +202,8 @@ def _draw_stain(main, rim, c, s, form, rng):
         for _ in range(int(rng.integers(3, 6))):
             ang, rad = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.22 * s)
             cc = c + rad * np.array([np.cos(ang), np.sin(ang)])
-            cv2.circle(layer, _pt(*cc), int(round(s * rng.uniform(0.12, 0.25))),
-                       1.0, -1, cv2.LINE_AA)
+            r = int(round(s * rng.uniform(0.12, 0.25)))
+            cv2.circle(layer, _pt(*cc), r, 1.0, -1, cv2.LINE_AA)
     sigma = max(1.0, s * 0.05)
     layer = cv2.GaussianBlur(layer, (0, 0), sigma)
     np.maximum(main, np.clip(layer * 1.6, 0, 1) * 0.8, out=main)

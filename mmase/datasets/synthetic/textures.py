@@ -112,7 +112,8 @@ def woven_fabric(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     warp = np.sin(2 * np.pi * xx / period)
     weft = np.sin(2 * np.pi * yy / period)
-    checker = np.sign(np.sin(np.pi * xx / period) * np.sin(np.pi * yy / period))
+    checker = np.sign(
+        np.sin(np.pi * xx / period) * np.sin(np.pi * yy / period))
     weave = (warp * (checker > 0) + weft * (checker <= 0)) * 10
     slub = smooth_noise(h, w, rng, cell=w / 2, cell_y=2) * 5
     return _tint(weave + slub, tuple(color))
