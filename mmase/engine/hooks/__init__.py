@@ -1,4 +1,5 @@
 # Copyright (c) mmase contributors. All rights reserved.
 from .dataset_vocabulary_hook import DatasetVocabularyHook
+from .non_finite_loss_hook import NonFiniteLossHook
 
-__all__ = ['DatasetVocabularyHook']
+__all__ = ['DatasetVocabularyHook', 'NonFiniteLossHook']
