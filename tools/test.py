@@ -7,13 +7,16 @@ Examples:
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
+import tempfile
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import get_rank  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -90,6 +93,20 @@ def build_config(args) -> Config:
     return cfg
 
 
+def write_metrics(metrics: dict, work_dir: str) -> str:
+    """Write ``metrics.json`` into the work dir atomically (rank 0 only)."""
+    path = osp.join(work_dir, 'metrics.json')
+    if get_rank() != 0:
+        return path
+    os.makedirs(work_dir, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+            'w', dir=work_dir, suffix='.tmp', delete=False) as f:
+        json.dump({k: float(v) if isinstance(v, (int, float)) else v
+                   for k, v in metrics.items()}, f, indent=1)
+    os.replace(f.name, path)
+    return path
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
@@ -97,7 +114,10 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    runner.test()
+    metrics = runner.test()
+    path = write_metrics(metrics, cfg.work_dir)
+    runner.logger.info(f'metrics written to {path}')
+    return metrics
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 # MMIO zero-shot detection (RTVP paper, "Dataset and Evaluation Metrics"):
 # train on the seen classes (images whose objects are all seen), test on the
-# images that contain unseen objects with the unseen vocabulary.
+# images that contain unseen objects (vocabulary `test_vocabulary`).
 # Data: `python tools/data/make_synthetic.py mmio --out data/mmio_synth`
 # (or a real MMIO set converted with tools/data/merge_coco.py, same layout).
 #
@@ -14,6 +14,9 @@ data_root = 'data/mmio_synth/'
 img_scale = (640, 640)
 # classes per training image: all positives + random negatives up to this
 num_train_vocab = 80
+# Test vocabulary: 'all' (seen + unseen names; the metric reports unseen,
+# seen and their harmonic mean) or 'unseen' (the unseen names only).
+test_vocabulary = 'all'
 backend_args = None
 
 train_pipeline = [
@@ -73,17 +76,16 @@ val_dataloader = dict(
         data_prefix=dict(img='images/'),
         class_text_path='class_texts.json',
         split_path='split.json',
-        vocabulary='unseen',
+        vocabulary=test_vocabulary,
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-# COCO box AP over the active (unseen) vocabulary.
+# COCO box AP on the unseen and seen classes, and their harmonic mean.
 val_evaluator = dict(
-    type='CocoMetric',
+    type='ZeroShotCocoMetric',
     ann_file=data_root + 'annotations/instances_zs_test.json',
-    metric='bbox',
-    format_only=False,
+    split_path=data_root + 'split.json',
     backend_args=backend_args)
 test_evaluator = val_evaluator
