@@ -144,10 +144,13 @@ def draw_samples(coco: dict, img_dir: str, path: str, num: int = 12,
             p0, p1 = (int(x), int(y)), (int(x + w), int(y + h))
             cv2.rectangle(canvas, p0, p1, (0, 255, 255), 1)
             label = names.get(a['category_id'], '?')
-            ty = int(y) - 3 if y > 12 else int(y + h) + 11
-            cv2.putText(canvas, label, (int(x), ty), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.35, (0, 0, 0), 2, cv2.LINE_AA)
-            cv2.putText(canvas, label, (int(x), ty), cv2.FONT_HERSHEY_SIMPLEX,
+            (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX,
+                                          0.35, 1)
+            tx = int(min(max(0, x), tile - tw - 2))
+            ty = int(y) - 3 if y > th + 4 else int(y + h) + th + 3
+            cv2.rectangle(canvas, (tx - 1, ty - th - 2), (tx + tw + 1, ty + 2),
+                          (0, 0, 0), -1)
+            cv2.putText(canvas, label, (tx, ty), cv2.FONT_HERSHEY_SIMPLEX,
                         0.35, (0, 255, 255), 1, cv2.LINE_AA)
         tiles.append(canvas)
     if not tiles:
