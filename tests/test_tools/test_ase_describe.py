@@ -161,6 +161,35 @@ def test_qualify_numeric():
     assert ase_describe.text_fields(rec) == 'c: x'
 
 
+def test_vision_encoder_decoder_captioner(ase_root, tiny_models, tmp_path):
+    """A pure captioner (ViT + GPT-2, no text input) through the VLM path."""
+    import torch
+    from transformers import (AutoTokenizer, GPT2Config, ViTConfig,
+                              ViTImageProcessor, VisionEncoderDecoderConfig,
+                              VisionEncoderDecoderModel)
+    tok = AutoTokenizer.from_pretrained(tiny_models[1])
+    cfg = VisionEncoderDecoderConfig.from_encoder_decoder_configs(
+        ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                  intermediate_size=64, image_size=32, patch_size=8),
+        GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32,
+                   n_layer=1, n_head=2))
+    cfg.decoder_start_token_id = tok.cls_token_id
+    cfg.pad_token_id = tok.pad_token_id
+    cfg.eos_token_id = tok.sep_token_id
+    torch.manual_seed(0)
+    model_dir = str(tmp_path / 'vit_gpt2')
+    VisionEncoderDecoderModel(config=cfg).save_pretrained(model_dir)
+    ViTImageProcessor(size={'height': 32, 'width': 32}).save_pretrained(
+        model_dir)
+    tok.save_pretrained(model_dir)
+    vlm = ase_describe.VLMDescriber(model_dir, 'ignored prompt', 4, 'cpu')
+    assert not vlm.takes_text
+    items = ase_describe.read_annotations(str(ase_root),
+                                          ['annotations/test.jsonl'])
+    out = ase_describe.DescriptorPipeline('vlm', vlm=vlm)(items)
+    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+
+
 def test_errors(ase_root, tmp_path):
     bad = tmp_path / 'bad.jsonl'
     bad.write_text('{"img_path": "a.png"}\nnot json\n')
