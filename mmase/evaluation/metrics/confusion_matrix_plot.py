@@ -98,7 +98,8 @@ class ConfusionMatrixPlot(ConfusionMatrix):
                 return None
             hub = MessageHub.get_current_instance()
             stage = hub.get_info('loop_stage') or 'eval'
-            step = hub.get_info('epoch')
+            step = hub.get_info('epoch')  # 0-based index of the last
+            step = None if step is None else step + 1  # train epoch
             fig.canvas.draw()
             rgba = np.asarray(fig.canvas.buffer_rgba())
             # LocalVisBackend writes <name>_<step>.png
