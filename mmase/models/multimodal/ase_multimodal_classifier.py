@@ -16,7 +16,8 @@ class ASEMultimodalClassifier(BaseClassifier):
     Pipeline:
 
     1. image tokens: the last stage of an mmpretrain backbone (ResNet feature
-       map cells, or ViT / DeiT patch tokens);
+       map cells; ViT / DeiT tokens with ``out_type='featmap'`` (patches) or
+       ``'raw'`` (class token + patches); ``'cls_token'`` gives one token);
     2. text tokens: a frozen :class:`HFTextEncoder` over
        ``description + record_text`` (the VLM-LLM descriptor of
        ``tools/ase/describe.py`` and the textual record fields), plus one

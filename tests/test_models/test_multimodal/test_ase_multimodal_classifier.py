@@ -156,3 +156,23 @@ def test_text_cache_gives_same_features(tiny_bert):
     assert torch.allclose(ref, out1, atol=1e-5)
     assert torch.allclose(ref, out2, atol=1e-5)
     assert len(cached._text_cache) == 3  # bounded
+
+
+@pytest.mark.parametrize('out_type', ['featmap', 'raw', 'cls_token'])
+def test_vit_backbone_tokens(tiny_bert, out_type):
+    cfg = _cfg(tiny_bert)
+    cfg['backbone'] = dict(
+        type='VisionTransformer',
+        arch=dict(embed_dims=32, num_layers=1, num_heads=2,
+                  feedforward_channels=64),
+        img_size=32, patch_size=8, out_type=out_type)
+    model = MODELS.build(cfg)
+    inputs, samples = _batch()
+    data = model.data_preprocessor(
+        dict(inputs=list(inputs), data_samples=samples), True)
+    feats = model.extract_feat(data['inputs'], data['data_samples'])
+    # 4x4 patches as tokens (+ the class token for 'raw'), or the class
+    # token alone
+    expected = dict(featmap=16, raw=17, cls_token=1)[out_type]
+    assert feats['img_tokens'].shape[1] == expected
+    assert model(**data, mode='tensor').shape == (6, NUM_CLASSES)
