@@ -30,7 +30,7 @@ def _dataset(cfg, key, root):
     return ds_cfg
 
 
-@pytest.mark.parametrize('name,vocab', [('mmio_zeroshot.py', 'unseen'),
+@pytest.mark.parametrize('name,vocab', [('mmio_zeroshot.py', None),
                                         ('mmio_closed.py', 'all')])
 def test_mmio_configs(roots, name, vocab):
     from mmdet.registry import DATASETS
@@ -47,9 +47,14 @@ def test_mmio_configs(roots, name, vocab):
     assert len(texts) == min(cfg.num_train_vocab, len(train.metainfo[
         'classes']))
     assert int(labels.max()) < len(texts)
+    # zero-shot: the test vocabulary is a config choice ('all' or 'unseen')
+    vocab = vocab or cfg.test_vocabulary
+    assert vocab in ('all', 'unseen')
+    assert train.metainfo['vocabulary'] == ('seen' if name.startswith(
+        'mmio_zeroshot') else 'all')
     assert val.metainfo['vocabulary'] == vocab
     assert out['data_samples'].texts == list(val.metainfo['classes'])
-    assert cfg.val_evaluator.type == 'CocoMetric'
+    assert cfg.val_evaluator.type in ('CocoMetric', 'ZeroShotCocoMetric')
     assert cfg.val_evaluator.ann_file.endswith(
         cfg.val_dataloader.dataset.ann_file)
 
