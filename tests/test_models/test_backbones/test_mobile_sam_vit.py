@@ -45,11 +45,11 @@ def test_official_key_layout_and_flexible_size(tmp_path):
     assert s1.shape == (1, 128, 16, 12)
     assert s2.shape == (1, 160, 8, 6)
     assert neck.shape == (1, 256, 8, 6)
-    # Same embedding as mobile_sam's own layer-by-layer forward at 224 px
-    # (token grids 56/28/14/14 written into the package's attributes).
-    x = torch.randn(1, 3, 224, 224)
+    # Same embedding as mobile_sam's own layer-by-layer forward at 112 px
+    # (token grids 28/14/7/7 written into the package's attributes).
+    x = torch.randn(1, 3, 112, 112)
     enc = sam.image_encoder
-    for layer, res in zip(enc.layers, [56, 28, 14, 14]):
+    for layer, res in zip(enc.layers, [28, 14, 7, 7]):
         layer.input_resolution = (res, res)
         for blk in layer.blocks:
             blk.input_resolution = (res, res)
@@ -59,7 +59,7 @@ def test_official_key_layout_and_flexible_size(tmp_path):
         h = enc.patch_embed(x)
         for layer in enc.layers:
             h = layer(h)
-        h = h.view(1, 14, 14, -1).permute(0, 3, 1, 2)
+        h = h.view(1, 7, 7, -1).permute(0, 3, 1, 2)
         ref_neck = enc.neck(h)
         ours_neck = model(x)[-1]
     assert torch.allclose(ref_neck, ours_neck, atol=1e-5)
