@@ -164,6 +164,11 @@ def test_classes_without_text(coco_set, tmp_path):
     path = write(tmp_path / 'texts2.json', [['black spot'], ['hole'], []])
     rep = check_class_texts(path, ['black spot'])
     assert rep.rules() == {'unknown_text_class', 'schema'}
+    path = write(tmp_path / 'texts3.json', [['black spot', 'x'],
+                                            ['black spot', 'y']])
+    rep = check_class_texts(path, ['black spot'])
+    assert [(p.item, p.rule) for p in rep.problems] == [('[1]',
+                                                         'duplicate_name')]
 
 
 def test_split_overlap_and_unknown(tmp_path):
@@ -205,7 +210,10 @@ def ase_set(tmp_path):
         # line 3: image file missing
         dict(img_path='images/b.png', label='normal',
              record=dict(dot_count=1, machine_id='M1', **{'yield': 2})),
-        # line 4: valid
+        # line 4: label not in meta.json
+        dict(img_path='images/a.png', label='scratch',
+             record=dict(dot_count=1, machine_id='M1', **{'yield': 2})),
+        # line 5: valid
         dict(img_path='images/a.png', label='normal',
              record=dict(dot_count=1, machine_id='M1', **{'yield': 2})),
     ]
@@ -219,6 +227,7 @@ def test_ase_rules(ase_set):
     got = {(p.item, p.field, p.rule) for p in rep.problems}
     assert got == {('line 1', 'record.yield', 'missing_field'),
                    ('line 2', 'record.dot_count', 'non_numeric'),
-                   ('line 3', 'img_path', 'missing_image')}
+                   ('line 3', 'img_path', 'missing_image'),
+                   ('line 4', 'label', 'unknown_category')}
     rep = diagnose(str(ase_set / 'annotations' / 'train.jsonl'))
     assert len(rep.cleaned) == 1 and rep.cleaned[0]['record']['yield'] == 2
