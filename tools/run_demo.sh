@@ -60,7 +60,7 @@ import json
 d = json.load(open('$DATA/annotations/instances_zs_test.json'))
 print(' '.join(im['file_name'] for im in d['images'][:4]))")"
 mkdir -p "$OUT/inputs"
-for f in $IMGS; do cp "$DATA/$f" "$OUT/inputs/"; done
+for f in $IMGS; do cp "$DATA/images/$f" "$OUT/inputs/"; done
 "$PY" tools/demo/image_demo.py "$OUT/inputs" "$CONFIG" "$CKPT" --texts "$UNSEEN" \
   --out "$OUT" --score-thr 0.2
 step "done: metrics in $WORK_DIR/metrics.json, pictures in $OUT"
