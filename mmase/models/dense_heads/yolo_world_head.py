@@ -1,6 +1,7 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Open-vocabulary YOLOv8-style head (YOLO-World / RTVP detector head)."""
 import copy
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -34,9 +35,13 @@ class YOLOWorldHead(BaseDenseHead):
     classes are whatever texts are given (RTVP's text prompt,
     YOLO-World's region-text matching).
 
-    Training (YOLOv8 recipe): ``TaskAlignedAssigner`` (mmdet, one image at
-    a time; ``alpha``/``beta`` from ``train_cfg``), soft class targets equal
-    to the alignment metric normalised per gt to its best IoU, losses
+    Training (YOLOv8 recipe): task-aligned assignment, either batched with
+    :class:`BatchTaskAlignedAssigner` (candidates restricted to anchors
+    inside the gt, as YOLOv8; the default of the configs) or any assigner
+    with mmdet's ``assign`` interface such as ``TaskAlignedAssigner`` (one
+    image at a time; ``alpha``/``beta`` from ``train_cfg``); soft class
+    targets equal to the alignment metric normalised per gt to its best
+    IoU; losses
     ``CrossEntropyLoss(use_sigmoid=True)`` on classes, ``CIoULoss`` and
     ``DistributionFocalLoss`` on boxes, all averaged by the sum of the
     class targets.
@@ -68,6 +73,14 @@ class YOLOWorldHead(BaseDenseHead):
             weight 7.5.
         loss_dfl (dict): DFL. Defaults to weight 1.5 / 4 (sum over the 4
             sides, i.e. 1.5 x their mean).
+        prior_cfg (dict, optional): Initial bias of each level's contrastive
+            classifier, as YOLOv8 initialises its class bias:
+            ``log(num_objects / num_classes / (img_size / stride) ** 2)``,
+            i.e. a few objects per image spread over all classes and
+            locations. Without it every logit starts at p = 0.01 and the
+            summed BCE over all anchors x texts is in the thousands.
+            Defaults to dict(num_objects=5, num_classes=80, img_size=640).
+            None keeps the classifier's own initialisation.
         norm_cfg (dict): Normalization config.
             Defaults to dict(type='BN', momentum=0.03, eps=0.001).
         act_cfg (dict): Activation config. Defaults to dict(type='SiLU').
@@ -101,6 +114,8 @@ class YOLOWorldHead(BaseDenseHead):
                      type='DistributionFocalLoss',
                      reduction='mean',
                      loss_weight=1.5 / 4),
+                 prior_cfg: Optional[dict] = dict(
+                     num_objects=5, num_classes=80, img_size=640),
                  norm_cfg: ConfigType = dict(
                      type='BN', momentum=0.03, eps=0.001),
                  act_cfg: ConfigType = dict(type='SiLU', inplace=True),
@@ -125,6 +140,7 @@ class YOLOWorldHead(BaseDenseHead):
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
         self.contrastive_head_cfg = contrastive_head
+        self.prior_cfg = prior_cfg
 
         self.prior_generator = TASK_UTILS.build(
             dict(type='MlvlPointGenerator', offset=0.5, strides=strides))
@@ -174,10 +190,23 @@ class YOLOWorldHead(BaseDenseHead):
 
     def init_weights(self) -> None:
         """Initialise weights; the box branch starts with bias 1 (a box a
-        few strides wide), as in YOLOv8."""
+        few strides wide) and the class bias with the ``prior_cfg`` prior,
+        as in YOLOv8."""
         super().init_weights()
         for reg_pred in self.reg_preds:
             nn.init.constant_(reg_pred[-1].bias, 1.0)
+        if self.prior_cfg is None:
+            return
+        num_objects = self.prior_cfg.get('num_objects', 5)
+        num_classes = self.prior_cfg.get('num_classes', 80)
+        img_size = self.prior_cfg.get('img_size', 640)
+        for contrast, stride in zip(self.cls_contrasts, self.strides):
+            bias = getattr(contrast, 'bias', None)
+            if isinstance(bias, torch.Tensor):
+                with torch.no_grad():
+                    bias.fill_(
+                        math.log(num_objects / num_classes /
+                                 (img_size / stride)**2))
 
     # ------------------------------------------------------------ forward
     def forward_single(self, x: Tensor, txt_feats: Tensor,
@@ -316,12 +345,7 @@ class YOLOWorldHead(BaseDenseHead):
         vocab_sizes = self._vocab_sizes(txt_masks, B, N, cls_flat.device)
         col = torch.arange(N, device=cls_flat.device)
         valid_cols = col[None, :] < vocab_sizes[:, None]  # (B, N)
-        alpha = self.train_cfg.get('alpha', 0.5)
-        beta = self.train_cfg.get('beta', 6.0)
-
-        cls_targets = cls_flat.new_zeros((B, A, N))
-        pos_masks, pos_gt_bboxes, pos_weights = [], [], []
-        point_priors = torch.cat([points, points], dim=1)
+        gt_bboxes_list, gt_labels_list = [], []
         for i, gt in enumerate(batch_gt_instances):
             n_i = int(vocab_sizes[i])
             labels = gt.labels.long()
@@ -330,44 +354,27 @@ class YOLOWorldHead(BaseDenseHead):
                     f'YOLOWorldHead: image {i} has gt label '
                     f'{int(labels.max())} but its vocabulary has only '
                     f'{n_i} texts (field `gt_instances.labels`)')
-            pred = InstanceData(
-                priors=point_priors,
-                bboxes=pred_bboxes[i].detach(),
-                scores=cls_flat[i, :, :n_i].detach().sigmoid())
-            gt_i = InstanceData(
-                bboxes=get_box_tensor(gt.bboxes).float(), labels=labels)
-            result = self.assigner.assign(pred, gt_i, alpha=alpha, beta=beta)
-            pos = result.gt_inds > 0
-            pos_gt = result.gt_inds[pos] - 1
-            gt_bboxes = gt_i.bboxes[pos_gt]
-            metrics = result.assign_metrics[pos]
-            if pos.any():
-                ious = bbox_overlaps(
-                    pred_bboxes[i, pos].detach(), gt_bboxes,
-                    is_aligned=True).clamp(min=0)
-                num_gt = gt_i.bboxes.size(0)
-                max_metric = metrics.new_zeros(num_gt).scatter_reduce(
-                    0, pos_gt, metrics, 'amax', include_self=True)
-                max_iou = ious.new_zeros(num_gt).scatter_reduce(
-                    0, pos_gt, ious, 'amax', include_self=True)
-                norm = metrics / (max_metric[pos_gt] + 1e-9) * max_iou[pos_gt]
-                pos_idx = pos.nonzero(as_tuple=True)[0]
-                cls_targets[i, pos_idx, labels[pos_gt]] = norm
-            else:
-                norm = metrics
-            pos_masks.append(pos)
-            pos_gt_bboxes.append(gt_bboxes)
-            pos_weights.append(norm)
+            gt_bboxes_list.append(get_box_tensor(gt.bboxes).float())
+            gt_labels_list.append(labels)
+
+        cls_targets = cls_flat.new_zeros((B, A, N))
+        if hasattr(self.assigner, 'assign_batch'):
+            pos_mask, pos_gt_bboxes, pos_weights = self._assign_batched(
+                cls_flat, pred_bboxes, points, vocab_sizes, gt_bboxes_list,
+                gt_labels_list, cls_targets)
+        else:
+            pos_mask, pos_gt_bboxes, pos_weights = self._assign_per_image(
+                cls_flat, pred_bboxes, points, vocab_sizes, gt_bboxes_list,
+                gt_labels_list, cls_targets)
 
         avg_factor = reduce_mean(cls_targets.sum()).clamp(min=1.0)
         cls_weight = valid_cols[:, None, :].expand(B, A, N).float()
         loss_cls = self.loss_cls(
             cls_flat, cls_targets, weight=cls_weight, avg_factor=avg_factor)
 
-        pos_mask = torch.stack(pos_masks)  # (B, A)
         if pos_mask.any():
-            gt_bboxes = torch.cat(pos_gt_bboxes)
-            weights = torch.cat(pos_weights)
+            gt_bboxes = pos_gt_bboxes
+            weights = pos_weights
             loss_bbox = self.loss_bbox(
                 pred_bboxes[pos_mask],
                 gt_bboxes,
@@ -389,6 +396,82 @@ class YOLOWorldHead(BaseDenseHead):
             loss_bbox = ltrb.sum() * 0
             loss_dfl = dists.sum() * 0
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_dfl=loss_dfl)
+
+    def _assign_batched(self, cls_flat: Tensor, pred_bboxes: Tensor,
+                        points: Tensor, vocab_sizes: Tensor,
+                        gt_bboxes_list: List[Tensor],
+                        gt_labels_list: List[Tensor],
+                        cls_targets: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Assign with a batched assigner (``assign_batch``); fills
+        ``cls_targets`` in place and returns the positive mask (B, A), the
+        positives' gt boxes (P, 4) and their soft targets (P, )."""
+        B, A, N = cls_flat.shape
+        G = max([b.size(0) for b in gt_bboxes_list] + [0])
+        gt_bboxes = cls_flat.new_zeros((B, G, 4))
+        gt_labels = torch.zeros((B, G), dtype=torch.long,
+                                device=cls_flat.device)
+        gt_valid = torch.zeros((B, G), dtype=torch.bool,
+                               device=cls_flat.device)
+        for i, (b, lab) in enumerate(zip(gt_bboxes_list, gt_labels_list)):
+            gt_bboxes[i, :b.size(0)] = b
+            gt_labels[i, :b.size(0)] = lab
+            gt_valid[i, :b.size(0)] = True
+        col = torch.arange(N, device=cls_flat.device)
+        valid_cols = col[None, None, :] < vocab_sizes[:, None, None]
+        scores = cls_flat.detach().sigmoid() * valid_cols
+        res = self.assigner.assign_batch(scores, pred_bboxes.detach(),
+                                         points, gt_labels, gt_bboxes,
+                                         gt_valid)
+        pos_mask = res['pos_mask']
+        b_idx, a_idx = pos_mask.nonzero(as_tuple=True)
+        g_idx = res['gt_inds'][b_idx, a_idx]
+        weights = res['targets'][b_idx, a_idx]
+        cls_targets[b_idx, a_idx, gt_labels[b_idx, g_idx]] = weights
+        return pos_mask, gt_bboxes[b_idx, g_idx], weights
+
+    def _assign_per_image(self, cls_flat: Tensor, pred_bboxes: Tensor,
+                          points: Tensor, vocab_sizes: Tensor,
+                          gt_bboxes_list: List[Tensor],
+                          gt_labels_list: List[Tensor],
+                          cls_targets: Tensor
+                          ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Assign image by image with an mmdet assigner (e.g.
+        ``TaskAlignedAssigner``, with ``alpha``/``beta`` from
+        ``train_cfg``); same outputs as :meth:`_assign_batched`."""
+        alpha = self.train_cfg.get('alpha', 0.5)
+        beta = self.train_cfg.get('beta', 6.0)
+        point_priors = torch.cat([points, points], dim=1)
+        pos_masks, pos_gt_bboxes, pos_weights = [], [], []
+        for i, (bboxes, labels) in enumerate(
+                zip(gt_bboxes_list, gt_labels_list)):
+            n_i = int(vocab_sizes[i])
+            pred = InstanceData(
+                priors=point_priors,
+                bboxes=pred_bboxes[i].detach(),
+                scores=cls_flat[i, :, :n_i].detach().sigmoid())
+            gt_i = InstanceData(bboxes=bboxes, labels=labels)
+            result = self.assigner.assign(pred, gt_i, alpha=alpha, beta=beta)
+            pos = result.gt_inds > 0
+            pos_gt = result.gt_inds[pos] - 1
+            metrics = result.assign_metrics[pos]
+            norm = metrics
+            if pos.any():
+                ious = bbox_overlaps(
+                    pred_bboxes[i, pos].detach(), bboxes[pos_gt],
+                    is_aligned=True).clamp(min=0)
+                num_gt = bboxes.size(0)
+                max_metric = metrics.new_zeros(num_gt).scatter_reduce(
+                    0, pos_gt, metrics, 'amax', include_self=True)
+                max_iou = ious.new_zeros(num_gt).scatter_reduce(
+                    0, pos_gt, ious, 'amax', include_self=True)
+                norm = metrics / (max_metric[pos_gt] + 1e-9) * max_iou[pos_gt]
+                pos_idx = pos.nonzero(as_tuple=True)[0]
+                cls_targets[i, pos_idx, labels[pos_gt]] = norm
+            pos_masks.append(pos)
+            pos_gt_bboxes.append(bboxes[pos_gt])
+            pos_weights.append(norm)
+        return (torch.stack(pos_masks), torch.cat(pos_gt_bboxes),
+                torch.cat(pos_weights))
 
     # ------------------------------------------------------------- predict
     def predict(self,

@@ -18,17 +18,22 @@ def _one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def _head(**kwargs):
+ASSIGNERS = {
+    'batched': dict(assigner=dict(type='BatchTaskAlignedAssigner', topk=10)),
+    'mmdet': dict(
+        assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5,
+        beta=6.0),
+}
+
+
+def _head(assigner='batched', **kwargs):
     torch.manual_seed(0)
     head = YOLOWorldHead(
         in_channels=[16, 32, 64],
         embed_dims=8,
         widen_factor=1.0,
         reg_max=16,
-        train_cfg=ConfigDict(
-            assigner=dict(type='TaskAlignedAssigner', topk=10),
-            alpha=0.5,
-            beta=6.0),
+        train_cfg=ConfigDict(ASSIGNERS[assigner]),
         test_cfg=ConfigDict(
             score_thr=0.0,
             nms_pre=1000,
@@ -81,8 +86,9 @@ def test_forward_shapes():
     assert (cls_scores[0][0, 2].sigmoid() < 1e-6).all()
 
 
-def test_loss_positive_and_empty_image():
-    head = _head()
+@pytest.mark.parametrize('assigner', ['batched', 'mmdet'])
+def test_loss_positive_and_empty_image(assigner):
+    head = _head(assigner)
     feats, texts, masks = _inputs()
     outs = head(feats, texts, masks)
     losses = head.loss_by_feat(*outs, _gts(), _metas(), masks)
@@ -96,8 +102,9 @@ def test_loss_positive_and_empty_image():
     sum(empty.values()).backward()
 
 
-def test_padded_texts_do_not_contribute():
-    head = _head()
+@pytest.mark.parametrize('assigner', ['batched', 'mmdet'])
+def test_padded_texts_do_not_contribute(assigner):
+    head = _head(assigner)
     feats, texts, masks = _inputs()
     losses = head.loss_by_feat(*head(feats, texts, masks), _gts(), _metas(),
                                masks)
@@ -139,8 +146,9 @@ def test_predict_rescale_and_vocab_bounds():
     assert (high[1].scores > thr).all() and len(high[1]) < len(res[1])
 
 
-def test_loss_decreases_on_fixed_batch():
-    head = _head()
+@pytest.mark.parametrize('assigner', ['batched', 'mmdet'])
+def test_loss_decreases_on_fixed_batch(assigner):
+    head = _head(assigner)
     feats, texts, masks = _inputs()
     opt = torch.optim.Adam(head.parameters(), lr=5e-3)
     totals = []

@@ -46,12 +46,12 @@ def tiny_cfg(text_model, **kwargs):
             type='YOLOWorldHead', in_channels=[256, 512, 1024],
             widen_factor=0.125),
         train_cfg=dict(
-            assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5,
-            beta=6.0),
+            assigner=dict(type='BatchTaskAlignedAssigner', topk=10)),
         test_cfg=dict(
             score_thr=0.0, nms_pre=1000,
             nms=dict(type='nms', iou_threshold=0.7), max_per_img=10))
     cfg.update(kwargs)
+    torch.manual_seed(0)
     return cfg
 
 

@@ -1,0 +1,81 @@
+# YOLO-World-S style open-vocabulary detector on MMIO (zero-shot split), the
+# detector RTVP builds on. Paper setup (RTVP, "Implementation Details"):
+# 640 px inputs, batch 32 (8 images x 4 GPUs), AdamW lr 2e-3, weight decay
+# 0.025, 200 epochs, frozen CLIP text encoder (ViT-B/32 text tower).
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/adamw_200e.py',
+    '../_base_/datasets/mmio_zeroshot.py',
+]
+
+# Local directory holding `openai/clip-vit-base-patch32` (model + tokenizer,
+# saved with `save_pretrained`), or the hub id when it is in the local
+# Hugging Face cache. Nothing is downloaded at run time.
+text_model_name = 'openai/clip-vit-base-patch32'
+text_channels = 512  # CLIP ViT-B/32 projection dim
+
+img_scale = (640, 640)
+deepen_factor = 0.33
+widen_factor = 0.5
+last_stage_out_channels = 1024
+train_batch_size_per_gpu = 8
+
+model = dict(
+    type='YOLOWorldDetector',
+    data_preprocessor=dict(
+        type='DetDataPreprocessor',
+        mean=[0., 0., 0.],
+        std=[255., 255., 255.],
+        bgr_to_rgb=True,
+        pad_size_divisor=32),
+    backbone=dict(
+        type='YOLOv8CSPDarknet',
+        deepen_factor=deepen_factor,
+        widen_factor=widen_factor,
+        last_stage_out_channels=last_stage_out_channels,
+        norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001)),
+    text_encoder=dict(
+        type='HFTextEncoder',
+        model_name=text_model_name,
+        model_type='clip',
+        frozen=True),
+    neck=dict(
+        type='YOLOWorldPAFPN',
+        in_channels=[256, 512, last_stage_out_channels],
+        out_channels=[256, 512, last_stage_out_channels],
+        guide_channels=text_channels,
+        embed_channels=[128, 256, last_stage_out_channels // 2],
+        num_heads=[4, 8, last_stage_out_channels // 2 // 32],
+        deepen_factor=deepen_factor,
+        widen_factor=widen_factor,
+        norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001)),
+    bbox_head=dict(
+        type='YOLOWorldHead',
+        in_channels=[256, 512, last_stage_out_channels],
+        embed_dims=text_channels,
+        widen_factor=widen_factor,
+        strides=(8, 16, 32),
+        reg_max=16,
+        norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001)),
+    train_cfg=dict(
+        assigner=dict(
+            type='BatchTaskAlignedAssigner', topk=10, alpha=0.5, beta=6.0)),
+    test_cfg=dict(
+        score_thr=0.001,
+        nms_pre=30000,
+        nms=dict(type='nms', iou_threshold=0.7),
+        max_per_img=300))
+
+# Pipelines (640 px, RandomVocabulary for training, LoadVocabulary for
+# testing) come from the dataset base config.
+train_dataloader = dict(batch_size=train_batch_size_per_gpu)
+
+# 4 GPUs x 8 images; lr 2e-3 is for that total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=32)
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.025),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook', interval=10, max_keep_ckpts=3,
+        save_best='auto'))

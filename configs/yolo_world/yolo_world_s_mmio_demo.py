@@ -1,0 +1,74 @@
+# CPU demo of yolo_world_s_mmio.py on the embedded benchmark
+# (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
+# the packaged all-MiniLM-L6-v2 sentence encoder (384-d) instead of CLIP,
+# 320 px inputs, 3 epochs, light loaders. A pipeline/speed check on 2 CPU
+# cores (about 3-11 s per batch of 8 depending on load; run with
+# OMP_NUM_THREADS=1 when the CPU is shared), not the paper's schedule.
+_base_ = './yolo_world_s_mmio.py'
+
+text_channels = 384
+img_scale = (320, 320)
+max_epochs = 3
+base_lr = 2e-3
+
+model = dict(
+    backbone=dict(norm_cfg=dict(type='BN', momentum=0.03, eps=0.001)),
+    # model_name=None: the packaged MiniLM
+    text_encoder=dict(model_name=None, model_type='sentence'),
+    neck=dict(
+        guide_channels=text_channels,
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001)),
+    bbox_head=dict(
+        embed_dims=text_channels,
+        prior_cfg=dict(num_objects=5, num_classes=26, img_size=320),
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001)),
+    test_cfg=dict(score_thr=0.001, max_per_img=100))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='RandomVocabulary', num_vocab=26, use_descriptions_prob=0.2),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'texts')),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadVocabulary'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'texts')),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=base_lr))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.05, begin=0,
+         end=max_epochs, T_max=max_epochs, by_epoch=True,
+         convert_to_iter_based=True),
+]
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1,
+                    save_best=None))
