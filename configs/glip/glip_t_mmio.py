@@ -1,0 +1,160 @@
+# GLIP-T (mmdet's GLIP, Swin-T + FPN + DyHead, variant "A": no deep
+# vision-language fusion) on MMIO, zero-shot split (RTVP paper, table 2b):
+# trained on the seen classes, tested on the images with unseen objects with
+# the unseen vocabulary, scored by ZeroShotCocoMetric.
+#
+# How the vocabulary reaches GLIP: mmdet's GLIP reads `data_sample.text`;
+# a tuple of class names with `custom_entities=True` becomes the caption
+# "name_0. name_1. ..." and each name is one entity whose index is the
+# label. The shared MMIO pipelines (configs/_base_/datasets/mmio_zeroshot.py)
+# produce `texts` (RandomVocabulary for training: positives + random
+# negatives with labels remapped; LoadVocabulary for test: the active
+# vocabulary); VocabularyAsText copies it to `text` and sets
+# `custom_entities`, so GLIP sees the same vocabularies as RTVP and
+# YOLO-World. Dataset, annotation files and metric are those of
+# mmio_zeroshot.py; they are repeated here because an mmdet config and that
+# file cannot both be bases (both define the dataloaders);
+# tests/test_tools/test_baseline_configs.py checks they stay equal.
+#
+# Paths to set (nothing is downloaded at run time):
+#   lang_model_name: a local `bert-base-uncased` directory (model and
+#     tokenizer) or the hub id when it is in the local Hugging Face cache;
+#   load_from: the official GLIP-T (A) checkpoint (glip_tiny_a_mmdet-*.pth)
+#     to fine-tune from, as GLIP is meant to be used.
+_base_ = 'mmdet::glip/glip_atss_swin-t_a_fpn_dyhead_pretrain_obj365.py'
+
+custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
+
+lang_model_name = 'bert-base-uncased'
+load_from = None
+
+dataset_type = 'MMIODataset'
+data_root = 'data/mmio_synth/'
+img_scale = (640, 640)
+# GLIP's caption is at most 256 BERT tokens: with about 5 tokens per class
+# name (and its separator) 40 names fit; descriptions are not used.
+num_train_vocab = 40
+backend_args = None
+
+# The obj365 pretrain config only describes inference; the losses are those
+# of mmdet's GLIP-T fine-tuning config (focal loss on the token scores, GIoU
+# on decoded boxes, centerness). mmdet's FocalLoss uses its pure PyTorch
+# path on CPU tensors, so no mmcv CUDA op is needed.
+model = dict(
+    bbox_head=dict(
+        lang_model_name=lang_model_name,
+        loss_cls=dict(
+            type='FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=1.0),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        loss_centerness=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+    language_model=dict(name=lang_model_name),
+    train_cfg=dict(
+        assigner=dict(iou_calculator=dict(type='BboxOverlaps2D_GLIP'))))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(
+        type='RandomVocabulary',
+        num_vocab=num_train_vocab,
+        use_descriptions_prob=0.0),
+    dict(type='VocabularyAsText'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'texts',
+                   'text', 'custom_entities')),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadVocabulary'),
+    dict(type='VocabularyAsText'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'texts', 'text', 'custom_entities')),
+]
+
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_zs_train.json',
+        data_prefix=dict(img='images/'),
+        class_text_path='class_texts.json',
+        split_path='split.json',
+        vocabulary='seen',
+        filter_cfg=dict(filter_empty_gt=True, min_size=1),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_zs_test.json',
+        data_prefix=dict(img='images/'),
+        class_text_path='class_texts.json',
+        split_path='split.json',
+        vocabulary='unseen',
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    _delete_=True,
+    type='ZeroShotCocoMetric',
+    ann_file=data_root + 'annotations/instances_zs_test.json',
+    split_path=data_root + 'split.json',
+    backend_args=backend_args)
+test_evaluator = val_evaluator
+
+# Fine-tuning schedule of mmdet's GLIP-T COCO config (AdamW, small lr,
+# gradient clipping), 24 epochs.
+max_epochs = 24
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=4)
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
+    paramwise_cfg=dict(
+        custom_keys={
+            'absolute_pos_embed': dict(decay_mult=0.),
+            'relative_position_bias_table': dict(decay_mult=0.),
+            'norm': dict(decay_mult=0.),
+            'language_model': dict(lr_mult=0.1),
+        }),
+    clip_grad=dict(max_norm=1.0, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=500),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+         milestones=[16, 22], gamma=0.1)
+]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=3,
+                    save_best='auto'))

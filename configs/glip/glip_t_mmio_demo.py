@@ -1,0 +1,94 @@
+# CPU demo of glip_t_mmio.py on the embedded benchmark
+# (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`).
+#
+# Language model: a tiny random BERT written offline by
+#   python tools/misc/make_tiny_bert.py --out work_dirs/tiny_bert
+# (BERT-base tokenizer, 2 layers of 64 channels). Replace `lang_model_name`
+# by a local `bert-base-uncased` directory for a meaningful language prior.
+#
+# The GLIP architecture is kept (Swin + FPN + ATSS vision-language head) at
+# demo size: Swin with 48 channels and depths (1, 1, 2, 1), one DyHead
+# block, 320 px, a few epochs. DyHead's modulated deformable
+# convolution runs on CPU (mmcv op) but takes about 30 s for one batch of 8
+# at a single level there, so the demo uses mmase's FlexibleATSSVLFusionHead
+# (mmdet's head with DyHead's switches exposed; mmdet's own head cannot turn
+# the deformable convolution off) with `use_dcn=False`; the full config keeps
+# mmdet's head with deformable convolutions. The head keeps 256 channels:
+# mmdet's ATSS-VL target code sizes the token targets with `feat_channels`,
+# so it must equal the 256 caption tokens.
+_base_ = './glip_t_mmio.py'
+
+lang_model_name = 'work_dirs/tiny_bert'
+img_scale = (320, 320)
+max_epochs = 4
+num_train_vocab = 40
+
+model = dict(
+    backbone=dict(
+        embed_dims=48,
+        depths=[1, 1, 2, 1],
+        num_heads=[2, 4, 8, 16],
+        drop_path_rate=0.1),
+    neck=dict(in_channels=[96, 192, 384], out_channels=256),
+    bbox_head=dict(
+        type='FlexibleATSSVLFusionHead',
+        lang_model_name=lang_model_name,
+        in_channels=256,
+        feat_channels=256,
+        num_dyhead_blocks=1,
+        use_dcn=False),
+    language_model=dict(name=lang_model_name),
+    test_cfg=dict(score_thr=0.001))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(
+        type='RandomVocabulary',
+        num_vocab=num_train_vocab,
+        use_descriptions_prob=0.0),
+    dict(type='VocabularyAsText'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'texts',
+                   'text', 'custom_entities')),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadVocabulary'),
+    dict(type='VocabularyAsText'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'texts', 'text', 'custom_entities')),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, begin=0, end=max_epochs,
+         T_max=max_epochs, by_epoch=True, convert_to_iter_based=True),
+]
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))

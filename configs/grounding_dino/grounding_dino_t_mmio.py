@@ -1,0 +1,117 @@
+# Grounding DINO-T (mmdet's GroundingDINO, Swin-T) on MMIO, zero-shot split
+# (RTVP paper, table 2b): trained on the seen classes, tested on the images
+# with unseen objects with the unseen vocabulary, scored by
+# ZeroShotCocoMetric. Model and fine-tuning recipe of mmdet's
+# grounding_dino_swin-t_finetune_16xb2_1x_coco.py.
+#
+# The vocabulary reaches the model as in configs/glip/glip_t_mmio.py:
+# RandomVocabulary / LoadVocabulary write `texts`, VocabularyAsText copies
+# it to `text` (tuple of class names) with `custom_entities=True`, and the
+# labels index into that list. Dataset, annotation files and metric repeat
+# configs/_base_/datasets/mmio_zeroshot.py (an mmdet config and that file
+# cannot both be bases); tests/test_tools/test_baseline_configs.py checks
+# they stay equal.
+#
+# Paths to set (nothing is downloaded at run time):
+#   lang_model_name: a local `bert-base-uncased` directory (model and
+#     tokenizer) or the hub id when it is in the local Hugging Face cache;
+#   load_from: the official Grounding DINO-T checkpoint
+#     (groundingdino_swint_ogc_mmdet-*.pth) to fine-tune from.
+_base_ = 'mmdet::grounding_dino/grounding_dino_swin-t_finetune_16xb2_1x_coco.py'  # noqa
+
+custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
+
+lang_model_name = 'bert-base-uncased'
+load_from = None
+
+dataset_type = 'MMIODataset'
+data_root = 'data/mmio_synth/'
+img_scale = (640, 640)
+# The caption is at most 256 BERT tokens (about 5 per class name).
+num_train_vocab = 40
+backend_args = None
+
+model = dict(language_model=dict(name=lang_model_name))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(
+        type='RandomVocabulary',
+        num_vocab=num_train_vocab,
+        use_descriptions_prob=0.0),
+    dict(type='VocabularyAsText'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'texts',
+                   'text', 'custom_entities')),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadVocabulary'),
+    dict(type='VocabularyAsText'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'texts', 'text', 'custom_entities')),
+]
+
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_zs_train.json',
+        data_prefix=dict(img='images/'),
+        class_text_path='class_texts.json',
+        split_path='split.json',
+        vocabulary='seen',
+        filter_cfg=dict(filter_empty_gt=True, min_size=1),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_zs_test.json',
+        data_prefix=dict(img='images/'),
+        class_text_path='class_texts.json',
+        split_path='split.json',
+        vocabulary='unseen',
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    _delete_=True,
+    type='ZeroShotCocoMetric',
+    ann_file=data_root + 'annotations/instances_zs_test.json',
+    split_path=data_root + 'split.json',
+    backend_args=backend_args)
+test_evaluator = val_evaluator
+
+max_epochs = 12
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=4)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=3,
+                    save_best='auto'))
