@@ -9,3 +9,6 @@ __all__ += [
     'AOIColorShift', 'AOIDotJitter', 'DescriptionParaphrase',
     'RecordFieldDropout'
 ]
+from .vocabulary_as_text import VocabularyAsText  # noqa: E402
+
+__all__ += ['VocabularyAsText']

@@ -3,3 +3,6 @@ from .yolo_world_head import YOLOWorldHead
 from .rtvp_aux_head import RTVPAuxHead
 
 __all__ = ['YOLOWorldHead', 'RTVPAuxHead']
+from .flexible_atss_vl_fusion_head import FlexibleATSSVLFusionHead  # noqa: E402
+
+__all__ += ['FlexibleATSSVLFusionHead']
