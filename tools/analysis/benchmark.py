@@ -1,0 +1,457 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Model size, FLOPs, latency, throughput and peak memory of a detector.
+
+Measures, for a test-time input of ``--img-size`` and a vocabulary of
+``--vocab-size`` class prompts:
+
+* parameters: total and trainable (``requires_grad``);
+* FLOPs: mmengine's ``get_model_complexity_info`` (its fvcore-style
+  ``FlopAnalyzer``, which counts one multiply-add as one FLOP and skips
+  normalisation/pooling ops) on the model's tensor-mode forward (image +
+  vocabulary -> raw head outputs, no NMS) for one image; with an
+  ``HFTextEncoder`` the vocabulary is cached first, so the count is the
+  image path; "n/a" with the reason when the forward cannot be traced;
+* latency of the full ``test_step`` (preprocessing, text encoding,
+  forward, NMS) for one batch: ``--warmup`` runs, then the median, the
+  interquartile range and the min/max of ``--runs`` timed runs; images/s is
+  batch size / median;
+* peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU the
+  process peak resident set size (``resource.getrusage``, which includes
+  the weights and everything loaded before) and its increase during the
+  timed runs.
+
+Open-vocabulary models (with a text encoder) are measured twice: with the
+vocabulary cache (``HFTextEncoder.cache_vocab`` and the detector's prompt
+cache: the text encoder runs once, later images reuse the embeddings) and
+without it (every image re-encodes its vocabulary). The speed-up of the
+cache is printed. ``--compare-config`` measures a second model in the same
+process and prints the latency ratio.
+
+Examples::
+
+    python tools/analysis/benchmark.py configs/rtvp/rtvp_mmio_demo.py
+    python tools/analysis/benchmark.py configs/rtvp/rtvp_mmio_demo.py \\
+        work_dirs/rtvp_demo/epoch_3.pth --img-size 640 --vocab-size 80 \\
+        --compare-config configs/yolo_world/yolo_world_s_mmio_demo.py
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Params, FLOPs, latency and memory of a detector')
+    parser.add_argument('config', help='model config')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='optional checkpoint (random weights if absent)')
+    parser.add_argument('--img-size', type=int, default=640)
+    parser.add_argument('--vocab-size', type=int, default=80)
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--device', default='cpu',
+                        help="'cpu' or 'cuda' (or 'cuda:N')")
+    parser.add_argument('--runs', type=int, default=20)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--compare-config', default=None,
+                        help='second config measured in the same run')
+    parser.add_argument('--compare-checkpoint', default=None)
+    parser.add_argument('--no-flops', action='store_true',
+                        help='skip the FLOP count (tracing can be slow)')
+    parser.add_argument('--out', default=None,
+                        help='also write the markdown table to this file')
+    parser.add_argument('--json', default=None,
+                        help='also write the measurements as JSON')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config(s)')
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------- building
+def build_model(config: str,
+                checkpoint: Optional[str] = None,
+                device: str = 'cpu',
+                cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build a detector in eval mode from a config (and checkpoint).
+
+    Args:
+        config (str): Config path.
+        checkpoint (str, optional): Checkpoint path. Defaults to None.
+        device (str): Device. Defaults to 'cpu'.
+        cfg_options (dict, optional): Config overrides. Defaults to None.
+
+    Returns:
+        nn.Module: The model, SyncBN reverted, in eval mode.
+    """
+    from mmengine.model.utils import revert_sync_batchnorm
+    from mmengine.runner import load_checkpoint
+
+    import mmase  # noqa: F401
+    from mmdet.registry import MODELS
+
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'benchmark: config not found: {config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'benchmark: checkpoint not found: {checkpoint}')
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    else:
+        model.init_weights()
+    model = revert_sync_batchnorm(model)
+    return model.to(device).eval()
+
+
+def text_encoders(model: torch.nn.Module) -> List[torch.nn.Module]:
+    """The :class:`HFTextEncoder` modules of ``model``."""
+    from mmase.models.text_encoders import HFTextEncoder
+    return [m for m in model.modules() if isinstance(m, HFTextEncoder)]
+
+
+def is_open_vocabulary(model: torch.nn.Module) -> bool:
+    """Whether the detector takes a vocabulary (texts) at test time."""
+    return bool(text_encoders(model)) or hasattr(model, 'language_model')
+
+
+def set_vocab_cache(model: torch.nn.Module, enabled: bool) -> None:
+    """Turn the vocabulary embedding caches on or off (and empty them).
+
+    Both the text encoder's cache (``HFTextEncoder.cache_vocab``) and the
+    prompt cache of :class:`YOLOWorldDetector` (``text_cache_size``) are
+    switched, so with ``enabled=False`` every image re-encodes its
+    vocabulary.
+    """
+    for enc in text_encoders(model):
+        if not hasattr(enc, '_bench_cache_vocab'):
+            enc._bench_cache_vocab = enc.cache_vocab
+        enc.cache_vocab = enc._bench_cache_vocab if enabled else False
+        enc._cache.clear()
+    if hasattr(model, '_text_cache'):
+        if not hasattr(model, '_bench_cache_size'):
+            model._bench_cache_size = model.text_cache_size
+        model.text_cache_size = model._bench_cache_size if enabled else 0
+        model._text_cache.clear()
+
+
+def make_batch(img_size: int, vocab_size: int, batch_size: int = 1,
+               seed: int = 0) -> dict:
+    """A test batch as the dataloader gives it (uint8 images, samples).
+
+    The vocabulary is ``vocab_size`` distinct defect-like prompts; it is
+    put both in ``texts`` (RTVP/YOLO-World) and ``text`` (GLIP/GDINO).
+    """
+    from mmdet.structures import DetDataSample
+    g = torch.Generator().manual_seed(seed)
+    colours = ('black', 'white', 'red', 'brown', 'yellow', 'blue')
+    shapes = ('spot', 'scratch', 'crack', 'stain', 'hole', 'bubble')
+    vocab = [
+        f'{colours[i % 6]} {shapes[(i // 6) % 6]} type {i}'
+        for i in range(vocab_size)
+    ]
+    inputs, samples = [], []
+    for _ in range(batch_size):
+        inputs.append(torch.randint(0, 256, (3, img_size, img_size),
+                                    generator=g, dtype=torch.uint8))
+        samples.append(DetDataSample(metainfo=dict(
+            img_id=0, img_path='', ori_shape=(img_size, img_size),
+            img_shape=(img_size, img_size), pad_shape=(img_size, img_size),
+            scale_factor=(1.0, 1.0), texts=list(vocab), text=tuple(vocab),
+            custom_entities=True)))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+# --------------------------------------------------------------- measuring
+def count_params(model: torch.nn.Module) -> Dict[str, int]:
+    """Total and trainable parameter counts (shared tensors once)."""
+    seen, total, trainable = set(), 0, 0
+    for p in model.parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        trainable += p.numel() if p.requires_grad else 0
+    return dict(params=total, trainable_params=trainable)
+
+
+class _TensorForward(torch.nn.Module):
+    """Wrap ``model._forward(image, samples)`` as ``forward(image)``."""
+
+    def __init__(self, model, samples):
+        super().__init__()
+        self.model = model
+        self.samples = samples
+
+    def forward(self, x):
+        return self.model._forward(x, self.samples)
+
+
+def count_flops(model: torch.nn.Module, batch: dict) -> Dict[str, object]:
+    """FLOPs of the tensor-mode forward for the first image of ``batch``.
+
+    Returns:
+        dict: ``flops`` (int or None) and ``flops_note`` (str).
+    """
+    from mmengine.analysis import get_model_complexity_info
+    one = dict(inputs=batch['inputs'][:1],
+               data_samples=batch['data_samples'][:1])
+    with torch.no_grad():
+        data = model.data_preprocessor(one, False)
+    wrapper = _TensorForward(model, data['data_samples'])
+    try:
+        with torch.no_grad():
+            info = get_model_complexity_info(
+                wrapper, inputs=(data['inputs'], ), show_table=False,
+                show_arch=False)
+        return dict(flops=int(info['flops']),
+                    flops_note='mmengine FlopAnalyzer, tensor forward')
+    except Exception as e:  # tracing is model dependent
+        msg = f'{type(e).__name__}: {e}'.splitlines()[0][:120]
+        return dict(flops=None, flops_note=f'not traceable ({msg})')
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def _rss_mib() -> float:
+    """Current resident set size (MiB), from /proc when available."""
+    try:
+        with open('/proc/self/statm') as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except (OSError, ValueError, IndexError):  # pragma: no cover
+        return float('nan')
+
+
+def _peak_rss_mib() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # kilobytes on Linux, bytes on macOS
+    return peak / 2**20 if sys.platform == 'darwin' else peak / 1024
+
+
+def time_test_step(model: torch.nn.Module, batch: dict, runs: int,
+                   warmup: int, device: str) -> Dict[str, float]:
+    """Latency statistics (ms) and peak memory of ``model.test_step``."""
+    if runs < 1:
+        raise ValueError(f'--runs must be >= 1, got {runs}')
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    rss_before = _rss_mib()
+    with torch.no_grad():
+        for _ in range(warmup):
+            model.test_step(batch)
+        _sync(device)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model.test_step(batch)
+            _sync(device)
+            times.append((time.perf_counter() - t0) * 1000.0)
+    times.sort()
+    q = statistics.quantiles(times, n=4) if len(times) >= 2 else \
+        [times[0]] * 3
+    median = statistics.median(times)
+    out = dict(
+        latency_ms=median,
+        latency_iqr_ms=q[2] - q[0],
+        latency_min_ms=times[0],
+        latency_max_ms=times[-1],
+        imgs_per_s=len(batch['inputs']) * 1000.0 / median)
+    if device.startswith('cuda'):
+        out['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20
+        out['mem_note'] = 'torch.cuda.max_memory_allocated'
+    else:
+        out['peak_mem_mib'] = _peak_rss_mib()
+        out['rss_increase_mib'] = max(0.0, _peak_rss_mib() - rss_before)
+        out['mem_note'] = 'process peak RSS (getrusage)'
+    return out
+
+
+def benchmark(model: torch.nn.Module,
+              name: str,
+              img_size: int = 640,
+              vocab_size: int = 80,
+              batch_size: int = 1,
+              runs: int = 20,
+              warmup: int = 3,
+              device: str = 'cpu',
+              flops: bool = True) -> List[dict]:
+    """Measure one model; one row per cache setting.
+
+    Returns:
+        list[dict]: Rows with ``name``, ``cache`` ('on'/'off'/'n/a'),
+        parameter counts, FLOPs and timing/memory statistics.
+    """
+    batch = make_batch(img_size, vocab_size, batch_size)
+    common = dict(name=name, img_size=img_size, batch_size=batch_size,
+                  device=device, **count_params(model))
+    open_vocab = is_open_vocabulary(model)
+    common['vocab_size'] = vocab_size if open_vocab else None
+    if flops:
+        if text_encoders(model):
+            # count the image path: the vocabulary embeddings are cached
+            # first, so the text encoder is not in the FLOPs
+            set_vocab_cache(model, True)
+            with torch.no_grad():
+                model.test_step(batch)
+        common.update(count_flops(model, batch))
+        if text_encoders(model) and common['flops'] is not None:
+            common['flops_note'] += ' (vocabulary cached: text encoder ' \
+                'not counted)'
+    else:
+        common.update(flops=None, flops_note='skipped')
+    rows = []
+    settings = [True, False] if text_encoders(model) else [None]
+    for cache in settings:
+        if cache is not None:
+            set_vocab_cache(model, cache)
+        row = dict(common)
+        row['cache'] = 'n/a' if cache is None else ('on' if cache else 'off')
+        row.update(time_test_step(model, batch, runs, warmup, device))
+        rows.append(row)
+    if settings[0] is not None:
+        set_vocab_cache(model, True)
+    return rows
+
+
+# ---------------------------------------------------------------- printing
+def _fmt_count(n: Optional[float], unit: str = '') -> str:
+    if n is None:
+        return 'n/a'
+    for div, suffix in ((1e12, 'T'), (1e9, 'G'), (1e6, 'M'), (1e3, 'K')):
+        if abs(n) >= div:
+            return f'{n / div:.2f}{suffix}{unit}'
+    return f'{n:.0f}{unit}'
+
+
+def markdown_table(rows: List[dict]) -> str:
+    """Rows as a markdown table."""
+    head = ['Model', 'Vocab', 'Cache', 'Params', 'Trainable', 'FLOPs',
+            'Latency ms (median)', 'IQR ms', 'Min-max ms', 'img/s',
+            'Peak mem MiB']
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join(['---'] * len(head)) + '|']
+    for r in rows:
+        vals = [
+            r['name'],
+            'closed' if r['vocab_size'] is None else str(r['vocab_size']),
+            r['cache'],
+            _fmt_count(r['params']),
+            _fmt_count(r['trainable_params']),
+            _fmt_count(r['flops']),
+            f"{r['latency_ms']:.1f}",
+            f"{r['latency_iqr_ms']:.1f}",
+            f"{r['latency_min_ms']:.1f}-{r['latency_max_ms']:.1f}",
+            f"{r['imgs_per_s']:.2f}",
+            f"{r['peak_mem_mib']:.0f}",
+        ]
+        lines.append('| ' + ' | '.join(vals) + ' |')
+    return '\n'.join(lines)
+
+
+def cache_speedup(rows: List[dict]) -> Optional[float]:
+    """Median latency without the cache / with it (None if not measured)."""
+    on = [r for r in rows if r['cache'] == 'on']
+    off = [r for r in rows if r['cache'] == 'off']
+    if not on or not off:
+        return None
+    return off[0]['latency_ms'] / on[0]['latency_ms']
+
+
+def _default_row(rows: List[dict]) -> dict:
+    """The row of the default setting (cache on when there is a cache)."""
+    for r in rows:
+        if r['cache'] in ('on', 'n/a'):
+            return r
+    return rows[0]
+
+
+def _write_atomic(path: str, text: str) -> None:
+    d = osp.dirname(osp.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', dir=d)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _name(config: str) -> str:
+    return osp.splitext(osp.basename(config))[0]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError('benchmark: --device cuda but no CUDA device')
+    kw = dict(img_size=args.img_size, vocab_size=args.vocab_size,
+              batch_size=args.batch_size, runs=args.runs,
+              warmup=args.warmup, device=args.device,
+              flops=not args.no_flops)
+    model = build_model(args.config, args.checkpoint, args.device,
+                        args.cfg_options)
+    rows = benchmark(model, _name(args.config), **kw)
+    other_rows = []
+    if args.compare_config:
+        del model
+        other = build_model(args.compare_config, args.compare_checkpoint,
+                            args.device, args.cfg_options)
+        other_rows = benchmark(other, _name(args.compare_config), **kw)
+    all_rows = rows + other_rows
+    flops_notes = sorted({r['flops_note'] for r in all_rows})
+    text = [
+        f'Input {args.batch_size}x3x{args.img_size}x{args.img_size}, '
+        f'device {args.device}, {args.warmup} warm-up + {args.runs} timed '
+        'runs of test_step (preprocess, text encoding, forward, NMS).',
+        '',
+        markdown_table(all_rows),
+        '',
+        'FLOPs: ' + '; '.join(flops_notes) + '. Peak memory: ' +
+        all_rows[0]['mem_note'] + '.',
+    ]
+    for rs in (rows, other_rows):
+        sp = cache_speedup(rs) if rs else None
+        if sp is not None:
+            text.append(f'Vocabulary cache speed-up ({rs[0]["name"]}): '
+                        f'{sp:.2f}x (latency without cache / with cache)')
+    if other_rows:
+        a, b = _default_row(rows), _default_row(other_rows)
+        ratio = a['latency_ms'] / b['latency_ms']
+        text.append(f'Latency ratio {a["name"]} / {b["name"]}: {ratio:.2f} '
+                    f'({a["latency_ms"]:.1f} ms / {b["latency_ms"]:.1f} ms)')
+    text = '\n'.join(text)
+    print(text)
+    if args.out:
+        _write_atomic(args.out, text + '\n')
+    if args.json:
+        _write_atomic(args.json, json.dumps(all_rows, indent=2) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
