@@ -40,6 +40,13 @@ def parse_args(argv=None):
         help='directory (inside the work dir) where painted predictions '
         'are saved')
     parser.add_argument(
+        '--no-strict',
+        dest='strict',
+        action='store_false',
+        help='load a checkpoint whose keys do not match the model (missing '
+        'weights stay randomly initialised). By default a mismatch is an '
+        'error that lists the keys')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -114,10 +121,30 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    load_checkpoint_strict(runner, args.checkpoint, args.strict)
     metrics = runner.test()
     path = write_metrics(metrics, cfg.work_dir)
     runner.logger.info(f'metrics written to {path}')
     return metrics
+
+
+def load_checkpoint_strict(runner, checkpoint: str, strict: bool) -> None:
+    """Load the weights before ``runner.test()`` does, strictly by default.
+
+    mmengine's ``load_from`` only logs a warning for missing or unexpected
+    keys, so a checkpoint of another model would be evaluated with random
+    weights. Here a mismatch raises one error naming the file and the keys.
+    """
+    try:
+        runner.load_checkpoint(checkpoint, map_location='cpu', strict=strict)
+    except RuntimeError as err:
+        if 'state_dict' not in str(err) or checkpoint in str(err):
+            raise  # e.g. refused unsafe unpickling: already names the file
+        raise RuntimeError(
+            f'{checkpoint}: the checkpoint does not match the model of the '
+            f'config:\n{err}\nPass --no-strict to load it anyway (the '
+            f'missing weights stay randomly initialised).') from None
+    runner._has_loaded = True  # runner.test() must not load it again
 
 
 if __name__ == '__main__':

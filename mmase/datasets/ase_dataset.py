@@ -79,6 +79,11 @@ class ASEDataset(BaseDataset):
                                  f'strings, got {val!r}')
         if not meta['classes']:
             raise ValueError(f'{path}: field "classes" is empty')
+        dup = sorted({c for c in meta['classes']
+                      if meta['classes'].count(c) > 1})
+        if dup:  # labels would silently map to the last duplicate
+            raise ValueError(f'{path}: field "classes": duplicate class '
+                             f'names {dup}')
         if self.normalize_numeric:
             n = len(meta['numeric_fields'])
             for key in ('numeric_mean', 'numeric_std'):

@@ -9,7 +9,9 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
+from .doctor import check_coco_dict
 from .file_io import load_json
+from .validation import raise_for_problems
 
 VOCABULARIES = ('all', 'seen', 'unseen')
 
@@ -174,7 +176,18 @@ class MMIODataset(CocoDataset):
         """
         with get_local_path(
                 self.ann_file, backend_args=self.backend_args) as local_path:
-            self.coco = self.COCOAPI(local_path)
+            # parsed here so that bad JSON names the file
+            dataset = load_json(local_path, 'annotation file')
+        # unknown category/image ids, NaN/empty/outside boxes, duplicate
+        # ids: one error instead of annotations silently dropped or kept
+        problems = check_coco_dict(
+            dataset, self.ann_file, check_images=False).problems
+        raise_for_problems(problems, self.ann_file)
+        self.coco = self.COCOAPI()
+        self.coco.dataset = dataset
+        self.coco.createIndex()
+        self.coco.img_ann_map = self.coco.imgToAnns
+        self.coco.cat_img_map = self.coco.catToImgs
         categories = self.coco.load_cats(self.coco.get_cat_ids())
         active = self._active_classes(categories)
 

@@ -16,7 +16,6 @@ The output (default ``<data-root>/descriptions.jsonl``) is what
 already in the output are skipped (``--no-resume`` starts over).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -72,8 +71,21 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_records(data_root: str, ann_files: list, meta: dict) -> None:
+    """Stop on a record field of ``meta.json`` that is missing or not a
+    number; the descriptor would otherwise silently call it usual."""
+    from mmase.datasets.doctor import check_ase_jsonl
+    from mmase.datasets.validation import raise_for_problems
+    for ann in ann_files:
+        path = ann if osp.isabs(ann) else osp.join(data_root, ann)
+        rep = check_ase_jsonl(path, meta, data_root, check_images=False)
+        raise_for_problems(
+            [p for p in rep.problems if p.field.startswith('record')], path)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    from mmase.datasets.file_io import load_json
     from mmase.apis.ase_describe import (DescriptorPipeline, LLMCombiner,
                                          RecordDescriber, VLMDescriber,
                                          load_template, numeric_stats,
@@ -91,8 +103,10 @@ def main(argv=None):
     classes, stats = [], None
     meta_path = osp.join(args.data_root, 'meta.json')
     if osp.isfile(meta_path):
-        with open(meta_path, encoding='utf-8') as f:
-            meta = json.load(f)
+        meta = load_json(meta_path, 'ASE meta file')
+        if not isinstance(meta, dict):
+            raise ValueError(f'{meta_path}: expected a JSON object')
+        check_records(args.data_root, ann_files, meta)
         classes = list(meta.get('classes', []))
         fields = meta.get('numeric_fields', [])
         mean, std = meta.get('numeric_mean'), meta.get('numeric_std')

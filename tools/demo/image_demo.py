@@ -79,6 +79,19 @@ def list_images(inputs: str) -> list:
     return [inputs]
 
 
+def check_images(images: list) -> None:
+    """Decode every image before the model is built or anything written, so
+    a missing, corrupt or truncated file fails the run up front."""
+    for img_path in images:
+        try:
+            img = mmcv.imread(img_path)
+        except Exception as err:  # noqa: BLE001  (any decoder error)
+            raise ValueError(f'{img_path}: cannot read image: {err}') from err
+        if img is None:
+            raise ValueError(f'{img_path}: cannot read image (corrupt or '
+                             f'truncated file)')
+
+
 def build_pipeline(cfg) -> Compose:
     """The config's test pipeline without annotation/vocabulary loading."""
     steps = []
@@ -98,6 +111,7 @@ def main(argv=None):
     args = parse_args(argv)
     texts = parse_texts(args.texts)
     images = list_images(args.inputs)
+    check_images(images)
 
     from mmdet.apis import init_detector
     from mmdet.visualization import DetLocalVisualizer

@@ -11,6 +11,8 @@ import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import List, Optional, Sequence
 
+from ..validation import check_box_xyxy
+
 
 def _text(node, tag: str, where: str) -> str:
     child = node.find(tag)
@@ -104,9 +106,10 @@ def voc_to_coco(ann_dir: str,
                 continue
             x0, y0, x1, y1 = o['box']
             box = [x0 - 1, y0 - 1, x1 - x0 + 1, y1 - y0 + 1]
-            if box[2] <= 0 or box[3] <= 0:
-                raise ValueError(f'{osp.join(ann_dir, f)} <object> #{k}: '
-                                 f'empty box {o["box"]}')
+            # NaN, empty or outside the <size> of the file: one error
+            check_box_xyxy((box[0], box[1], box[0] + box[2],
+                            box[1] + box[3]), p['width'], p['height'],
+                           f'{osp.join(ann_dir, f)} <object> #{k}')
             ann = dict(id=len(anns) + 1, image_id=img_id,
                        category_id=name2id[o['name']], bbox=box,
                        area=box[2] * box[3], iscrowd=0)

@@ -12,6 +12,8 @@ from typing import List, Optional, Sequence
 
 from PIL import Image
 
+from ..validation import check_box_xyxy
+
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
@@ -83,7 +85,11 @@ def yolo_to_coco(img_dir: str,
 
     Returns:
         dict: COCO dict (category ids start at 1, boxes clipped to the
-        image, degenerate boxes dropped).
+        image).
+
+    Raises:
+        ValueError: A label line with NaN/infinite values, zero area or a
+            box more than a pixel outside the image (``file:line`` named).
     """
     cats = [dict(id=i + 1, name=n, supercategory=supercategory)
             for i, n in enumerate(class_names)]
@@ -121,6 +127,9 @@ def yolo_to_coco(img_dir: str,
             else:
                 raise ValueError(f'{txt}:{lineno}: expected "class cx cy w h"'
                                  f' or a polygon, got {line!r}')
+            # NaN, empty or outside boxes are errors; rounding overshoot
+            # within a pixel is clipped
+            check_box_xyxy((x0, y0, x1, y1), w, h, f'{txt}:{lineno}')
             x0, y0 = max(0.0, x0), max(0.0, y0)
             x1, y1 = min(float(w), x1), min(float(h), y1)
             if x1 - x0 < 1e-6 or y1 - y0 < 1e-6:

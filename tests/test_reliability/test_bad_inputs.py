@@ -1,0 +1,561 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Bad inputs through the real entry points (the table of
+docs/bad_inputs.md): each gives one error naming the file, the item and the
+field, a non-zero exit status for the command-line tools, and no
+half-written output file."""
+import argparse
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmcv.transforms import LoadImageFromFile
+from mmdet.datasets.transforms import LoadAnnotations
+
+import mmase  # noqa: F401  (registers the modules)
+from mmase.datasets import ASEDataset, MMIODataset
+from mmase.engine.hooks.non_finite_loss_hook import NonFiniteLossError
+from tests.conftest import REPO_ROOT, write_tiny_coco
+
+CLASSES = ('bright square', 'dark square')
+TEXTS = [['bright square', 'a bright square patch'],
+         ['dark square', 'a dark square patch']]
+ASE_META = dict(classes=['ok', 'scratch'], numeric_fields=['area'],
+                text_fields=['machine'])
+
+
+def _tool(rel: str):
+    """Import ``tools/<rel>`` in-process (its ``main(argv)``)."""
+    name = 'mmase_tool_' + rel.replace('/', '_')[:-3]
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(REPO_ROOT, 'tools', rel))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
+def _files(folder) -> list:
+    """Every file under ``folder`` (relative paths), [] if it is absent."""
+    out = []
+    for dirpath, _, names in os.walk(str(folder)):
+        out += [osp.relpath(osp.join(dirpath, n), str(folder)) for n in names]
+    return sorted(out)
+
+
+# --------------------------------------------------------------- MMIO data
+def make_mmio(root, coco_fn=None, texts=TEXTS, split=None):
+    """A 4-image MMIO-style set: annotations.json, class_texts.json,
+    split.json, images/."""
+    ann = write_tiny_coco(str(root), num_images=4, classes=CLASSES)
+    if coco_fn is not None:
+        with open(ann) as f:
+            coco = json.load(f)
+        coco_fn(coco)
+        with open(ann, 'w') as f:
+            json.dump(coco, f)
+    (root / 'class_texts.json').write_text(json.dumps(texts))
+    (root / 'split.json').write_text(json.dumps(
+        split or dict(seen=['bright square'], unseen=['dark square'])))
+    return root
+
+
+def build_mmio(root, **kwargs):
+    cfg = dict(
+        data_root=str(root) + '/', ann_file='annotations.json',
+        data_prefix=dict(img=''), class_text_path='class_texts.json',
+        split_path='split.json', filter_cfg=dict(filter_empty_gt=False),
+        pipeline=[LoadImageFromFile(), LoadAnnotations(with_bbox=True)],
+        test_mode=True)
+    cfg.update(kwargs)
+    return MMIODataset(**cfg)
+
+
+def check_dataset(capsys, *argv):
+    rc = _tool('data/check_dataset.py').main([str(a) for a in argv])
+    return rc, capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- ASE data
+def make_ase(root, rows_fn=None, meta=None):
+    """A 3-image ASE set: meta.json, annotations/train.jsonl, images/."""
+    (root / 'images').mkdir(parents=True)
+    (root / 'annotations').mkdir()
+    rows = []
+    for i in range(3):
+        cv2.imwrite(str(root / 'images' / f'{i}.png'),
+                    np.full((16, 16, 3), 40 * i + 20, np.uint8))
+        rows.append(dict(img_path=f'images/{i}.png',
+                         label=ASE_META['classes'][i % 2],
+                         record=dict(area=float(i + 1), machine='M1')))
+    if rows_fn is not None:
+        rows_fn(rows)
+    (root / 'annotations' / 'train.jsonl').write_text(''.join(
+        (r if isinstance(r, str) else json.dumps(r)) + '\n' for r in rows))
+    (root / 'meta.json').write_text(json.dumps(meta or ASE_META))
+    return root
+
+
+def build_ase(root):
+    return ASEDataset(data_root=str(root), ann_file='annotations/train.jsonl',
+                      pipeline=[LoadImageFromFile()], test_mode=True)
+
+
+def describe(root):
+    """tools/ase/describe.py with the model-free record backend."""
+    return _tool('ase/describe.py').main([
+        str(root), '--backend', 'record', '--ann-files',
+        'annotations/train.jsonl', '--no-progress'])
+
+
+# --------------------------------------------------------- tiny detector
+@pytest.fixture
+def det_model(tiny_det_config, tmp_path):
+    """(config path, checkpoint path) of an untrained tiny YOLOX."""
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    cfg_path = tiny_det_config(max_epochs=1)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(Config.fromfile(cfg_path).model)
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=CLASSES))), ckpt)
+    return cfg_path, ckpt
+
+
+def image_demo(inputs, cfg, ckpt, out, texts='bright square . dark square'):
+    return _tool('demo/image_demo.py').main(
+        [str(inputs), cfg, ckpt, '--texts', texts, '--out', str(out)])
+
+
+def _damage_image(path, kind):
+    if kind == 'missing':
+        os.remove(path)
+    elif kind == 'corrupt':
+        with open(path, 'wb') as f:
+            f.write(b'this is not an image')
+    else:  # truncated: cut a noisy PNG in the middle of its pixel data
+        noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3))
+        cv2.imwrite(path, noise.astype(np.uint8))
+        with open(path, 'rb') as f:
+            data = f.read()
+        with open(path, 'wb') as f:
+            f.write(data[:len(data) // 2])
+
+
+# ======================================================================
+# rows of docs/bad_inputs.md
+# ======================================================================
+@pytest.mark.parametrize('kind', ['missing', 'corrupt', 'truncated'])
+def test_bad_image(kind, tmp_path, capsys, det_model):
+    root = make_mmio(tmp_path / 'mmio')
+    bad = str(root / 'images' / '001.png')
+    _damage_image(bad, kind)
+    ds = build_mmio(root)
+    ds[0]  # the good image loads
+    with pytest.raises(Exception, match='001.png'):
+        ds[1]
+
+    ase = make_ase(tmp_path / 'ase')
+    _damage_image(str(ase / 'images' / '1.png'), kind)
+    with pytest.raises(Exception, match=r'images/1\.png'):
+        build_ase(ase)[1]
+
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root)
+    assert rc == 1
+    assert 'image id=1: file_name: image ' in out and '001.png' in out
+    rc, out = check_dataset(capsys, ase)
+    assert rc == 1 and 'line 2: img_path: image' in out
+
+    # the demo decodes every input before building the model or writing
+    out_dir = tmp_path / 'demo_out'
+    cfg, ckpt = det_model
+    inputs = bad if kind == 'missing' else root / 'images'
+    with pytest.raises((ValueError, FileNotFoundError), match='001.png'):
+        image_demo(inputs, cfg, ckpt, out_dir)
+    assert _files(out_dir) == []
+
+    if kind == 'corrupt':  # converters read the image header for the size
+        lbl = tmp_path / 'labels'
+        lbl.mkdir()
+        (tmp_path / 'names.txt').write_text('\n'.join(CLASSES))
+        out_json = tmp_path / 'yolo.json'
+        with pytest.raises(ValueError, match='001.png: cannot read image'):
+            _tool('data/yolo2coco.py').main([
+                '--img-dir', str(root / 'images'), '--label-dir', str(lbl),
+                '--classes', str(tmp_path / 'names.txt'), '--out',
+                str(out_json)])
+        assert not out_json.exists()
+
+
+@pytest.mark.parametrize('kind', ['truncated', 'malformed'])
+def test_bad_json(kind, tmp_path, capsys):
+
+    def damage(path, lineno=None):
+        text = open(path).read()
+        if lineno is not None:  # one line of a JSONL file
+            lines = text.splitlines()
+            line = lines[lineno - 1]
+            lines[lineno - 1] = (line[:len(line) // 2] if kind == 'truncated'
+                                 else line.replace('"img_path"', 'img_path'))
+            text = '\n'.join(lines) + '\n'
+        elif kind == 'truncated':
+            text = text[:len(text) // 2]
+        else:
+            text = text.replace('"', "'", 2)
+        with open(path, 'w') as f:
+            f.write(text)
+
+    for name in ('annotations.json', 'class_texts.json'):
+        root = make_mmio(tmp_path / name)
+        damage(root / name)
+        with pytest.raises(ValueError, match=f'{name}: invalid JSON'):
+            build_mmio(root)
+        rc, out = check_dataset(capsys, root / 'annotations.json',
+                                '--img-dir', root, '--class-texts',
+                                root / 'class_texts.json')
+        assert rc == 1 and f'{name}: file: -: invalid JSON' in out
+
+    ase = make_ase(tmp_path / 'ase_jsonl')
+    damage(ase / 'annotations' / 'train.jsonl', lineno=2)
+    with pytest.raises(ValueError, match=r'train\.jsonl:2: invalid JSON'):
+        build_ase(ase)
+    with pytest.raises(ValueError, match=r'train\.jsonl:2: invalid JSON'):
+        describe(ase)
+    assert not (ase / 'descriptions.jsonl').exists()
+    rc, out = check_dataset(capsys, ase)
+    assert rc == 1 and 'train.jsonl: line 2: -: invalid JSON' in out
+
+    ase = make_ase(tmp_path / 'ase_meta')
+    damage(ase / 'meta.json')
+    with pytest.raises(ValueError, match=r'meta\.json: invalid JSON'):
+        build_ase(ase)
+    with pytest.raises(ValueError, match=r'meta\.json: invalid JSON'):
+        describe(ase)
+    assert not (ase / 'descriptions.jsonl').exists()
+
+
+def test_category_without_text(tmp_path, capsys):
+    root = make_mmio(tmp_path, texts=TEXTS[:1])
+    with pytest.raises(ValueError,
+                       match=r"class_texts\.json: no entry for class\(es\) "
+                       r"\['dark square'\]"):
+        build_mmio(root)
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root, '--class-texts', root / 'class_texts.json')
+    assert rc == 1
+    assert "class_texts.json: class 'dark square': texts: class has no " \
+           'text entry' in out
+
+
+def test_unknown_category_id(tmp_path, capsys):
+
+    def unknown(coco):
+        coco['annotations'][1]['category_id'] = 99
+
+    root = make_mmio(tmp_path / 'mmio', unknown)
+    # before: mmdet's loader dropped the annotation without a word
+    with pytest.raises(ValueError,
+                       match=r'annotation id=1: category_id: unknown '
+                       r'category id 99'):
+        build_mmio(root)
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root)
+    assert rc == 1 and 'annotation id=1: category_id: unknown' in out
+
+    (tmp_path / 'img').mkdir()
+    cv2.imwrite(str(tmp_path / 'img' / 'a.png'), np.zeros((8, 8, 3)))
+    (tmp_path / 'lbl').mkdir()
+    (tmp_path / 'lbl' / 'a.txt').write_text('5 0.5 0.5 0.2 0.2\n')
+    (tmp_path / 'names.txt').write_text('\n'.join(CLASSES))
+    out_json = tmp_path / 'out.json'
+    with pytest.raises(ValueError, match=r'a\.txt:1: class index 5'):
+        _tool('data/yolo2coco.py').main([
+            '--img-dir', str(tmp_path / 'img'), '--label-dir',
+            str(tmp_path / 'lbl'), '--classes', str(tmp_path / 'names.txt'),
+            '--out', str(out_json)])
+    assert not out_json.exists()
+
+
+VOC = ('<annotation><filename>a.png</filename><size><width>64</width>'
+       '<height>48</height><depth>3</depth></size><object><name>dent</name>'
+       '<bndbox><xmin>{}</xmin><ymin>{}</ymin><xmax>{}</xmax><ymax>{}</ymax>'
+       '</bndbox></object></annotation>')
+BAD_BOXES = {
+    # COCO [x, y, w, h]; YOLO "cx cy w h"; VOC (xmin, ymin, xmax, ymax)
+    'outside': ([200, 200, 10, 10], '0.5 3.0 0.1 0.1', (70, 10, 90, 20)),
+    'zero_area': ([5, 5, 0, 10], '0.5 0.5 0 0.1', (10, 10, 9, 20)),
+    'nan': ([float('nan'), 5, 10, 10], '0.5 nan 0.1 0.1',
+            ('nan', 10, 20, 20)),
+}
+
+
+@pytest.mark.parametrize('kind', list(BAD_BOXES))
+def test_bad_box(kind, tmp_path, capsys):
+    coco_box, yolo_box, voc_box = BAD_BOXES[kind]
+
+    def bad(coco):
+        coco['annotations'][2]['bbox'] = coco_box
+
+    root = make_mmio(tmp_path / 'mmio', bad)
+    with pytest.raises(ValueError,
+                       match=r'annotations\.json: annotation id=2: bbox: '):
+        build_mmio(root)
+
+    ann = root / 'annotations.json'
+    before = ann.read_bytes()
+    fixed = tmp_path / 'fixed.json'
+    rc, out = check_dataset(capsys, ann, '--img-dir', root, '--fix-to',
+                            fixed)
+    assert rc == 1 and 'annotation id=2: bbox: ' in out
+    assert ann.read_bytes() == before  # the input is never modified
+    with open(fixed) as f:
+        assert 2 not in [a['id'] for a in json.load(f)['annotations']]
+
+    (tmp_path / 'img').mkdir()
+    cv2.imwrite(str(tmp_path / 'img' / 'a.png'), np.zeros((48, 64, 3)))
+    (tmp_path / 'lbl').mkdir()
+    (tmp_path / 'lbl' / 'a.txt').write_text(f'0 0.5 0.5 0.1 0.1\n'
+                                            f'1 {yolo_box}\n')
+    (tmp_path / 'names.txt').write_text('\n'.join(CLASSES))
+    out_json = tmp_path / 'yolo.json'
+    # before: NaN became a whole-image box, outside/empty ones vanished
+    with pytest.raises(ValueError, match=r'a\.txt:2: field "bbox"'):
+        _tool('data/yolo2coco.py').main([
+            '--img-dir', str(tmp_path / 'img'), '--label-dir',
+            str(tmp_path / 'lbl'), '--classes', str(tmp_path / 'names.txt'),
+            '--out', str(out_json)])
+    assert not out_json.exists()
+
+    (tmp_path / 'voc').mkdir()
+    (tmp_path / 'voc' / 'a.xml').write_text(VOC.format(*voc_box))
+    with pytest.raises(ValueError, match=r'a\.xml <object> #0: field '
+                       r'"bbox"'):
+        _tool('data/voc2coco.py').main(
+            ['--ann-dir', str(tmp_path / 'voc'), '--out', str(out_json)])
+    assert not out_json.exists()
+
+
+@pytest.mark.parametrize('where', ['demo_texts', 'split', 'class_texts'])
+def test_empty_vocabulary_or_text(where, tmp_path, capsys, det_model):
+    if where == 'demo_texts':
+        img = str(tmp_path / 'a.png')
+        cv2.imwrite(img, np.zeros((32, 32, 3), np.uint8))
+        cfg, ckpt = det_model
+        with pytest.raises(ValueError, match='--texts: no class name'):
+            image_demo(img, cfg, ckpt, tmp_path / 'out', texts=' . ')
+        assert _files(tmp_path / 'out') == []
+    elif where == 'split':
+        root = make_mmio(tmp_path, split=dict(seen=list(CLASSES),
+                                              unseen=[]))
+        with pytest.raises(ValueError,
+                           match=r'split\.json: field "unseen" is empty'):
+            build_mmio(root, vocabulary='unseen')
+    else:
+        root = make_mmio(tmp_path, texts=[TEXTS[0], ['dark square', ' ']])
+        with pytest.raises(ValueError, match=r'class_texts\.json: item \[1\] '
+                           'must be a non-empty list of non-empty strings'):
+            build_mmio(root)
+        rc, out = check_dataset(capsys, root / 'annotations.json',
+                                '--img-dir', root, '--class-texts',
+                                root / 'class_texts.json')
+        assert rc == 1 and 'class_texts.json: [1]: texts:' in out
+
+
+@pytest.mark.parametrize(
+    'where', ['categories', 'class_texts', 'ase_meta', 'demo_texts'])
+def test_duplicate_class_names(where, tmp_path, capsys, det_model):
+    if where == 'categories':
+
+        def dup(coco):
+            coco['categories'][1]['name'] = 'bright square'
+
+        root = make_mmio(tmp_path, dup)
+        with pytest.raises(ValueError, match=r"category id=2: name: "
+                           r"duplicate name 'bright square'"):
+            build_mmio(root)
+        rc, out = check_dataset(capsys, root / 'annotations.json',
+                                '--img-dir', root)
+        assert rc == 1 and 'category id=2: name: duplicate name' in out
+    elif where == 'class_texts':
+        root = make_mmio(tmp_path, texts=TEXTS + [TEXTS[0]])
+        with pytest.raises(ValueError, match=r"class_texts\.json: item \[2\]"
+                           r": duplicate class name 'bright square'"):
+            build_mmio(root)
+    elif where == 'ase_meta':
+        # before: every 'ok' label silently became the last duplicate's
+        root = make_ase(tmp_path, meta=dict(ASE_META, classes=['ok',
+                                                               'x', 'ok']))
+        with pytest.raises(ValueError, match=r'meta\.json: field "classes": '
+                           r"duplicate class names \['ok'\]"):
+            build_ase(root)
+        rc, out = check_dataset(capsys, root)
+        assert rc == 1 and "class 'ok': classes: duplicate name" in out
+    else:
+        img = str(tmp_path / 'a.png')
+        cv2.imwrite(img, np.zeros((32, 32, 3), np.uint8))
+        cfg, ckpt = det_model
+        with pytest.raises(ValueError, match='--texts: duplicate class'):
+            image_demo(img, cfg, ckpt, tmp_path / 'out', texts='a . b . a')
+        assert _files(tmp_path / 'out') == []
+
+
+@pytest.mark.parametrize('kind', ['overlap', 'unknown'])
+def test_bad_seen_unseen(kind, tmp_path, capsys):
+    split = (dict(seen=list(CLASSES), unseen=['dark square'])
+             if kind == 'overlap' else
+             dict(seen=['bright square', 'rust'], unseen=['dark square']))
+    root = make_mmio(tmp_path, split=split)
+    msg = (r"split\.json: classes both in \"seen\" and \"unseen\": "
+           r"\['dark square'\]" if kind == 'overlap' else
+           r"split\.json: seen\[1\] = 'rust' is not a category")
+    for vocabulary in ('seen', 'unseen'):
+        with pytest.raises(ValueError, match=msg):
+            build_mmio(root, vocabulary=vocabulary)
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root, '--split', root / 'split.json')
+    assert rc == 1
+    assert ("class 'dark square': seen/unseen" in out if kind == 'overlap'
+            else "split.json: seen[1]: seen: 'rust' is not a category" in out)
+    # the split tool refuses names that are not categories
+    before = _files(root)
+    with pytest.raises(ValueError, match=r"not in the category list: "
+                       r"\['rust'\]"):
+        _tool('data/split_mmio.py').main(
+            [str(root), '--ann', 'annotations.json', '--unseen', 'rust'])
+    assert _files(root) == before
+
+
+def test_checkpoint_wrong_or_missing_keys(det_model, tmp_path):
+    cfg, ckpt = det_model
+    state = torch.load(ckpt, weights_only=True)
+    sd = state['state_dict']
+    dropped = 'bbox_head.multi_level_conv_cls.0.weight'
+    assert dropped in sd
+    del sd[dropped]
+    sd['bbox_head.extra_layer.weight'] = torch.zeros(1)
+    bad = str(tmp_path / 'bad_keys.pth')
+    torch.save(state, bad)
+    test_tool = _tool('test.py')
+    wd = tmp_path / 'wd'
+    out_pkl = tmp_path / 'preds.pkl'
+    with pytest.raises(RuntimeError) as err:
+        test_tool.main([cfg, bad, '--work-dir', str(wd), '--out',
+                        str(out_pkl)])
+    msg = str(err.value)
+    assert msg.startswith(f'{bad}: the checkpoint does not match')
+    assert dropped in msg and 'bbox_head.extra_layer.weight' in msg
+    assert '--no-strict' in msg
+    assert not out_pkl.exists() and not (wd / 'metrics.json').exists()
+    # --no-strict: mmengine's lenient loading, the test loop runs
+    test_tool.main([cfg, bad, '--work-dir', str(wd), '--no-strict'])
+    assert (wd / 'metrics.json').exists()
+
+
+def test_missing_text_encoder_path(tmp_path):
+    missing = str(tmp_path / 'no_such_minilm')
+    wd = tmp_path / 'wd'
+    with pytest.raises(FileNotFoundError,
+                       match=f'text model directory not found: '
+                       f"'{missing}' \\(field `model_name`\\)"):
+        _tool('train.py').main([
+            osp.join(REPO_ROOT, 'configs', 'ase', 'pfa_cmaf_ase.py'),
+            '--work-dir', str(wd), '--cfg-options',
+            f'model.text_encoder.model_name={missing}'
+        ])
+    assert not [f for f in _files(wd) if f.endswith('.pth')]
+
+
+@pytest.mark.parametrize('kind', ['missing', 'string', 'nan'])
+def test_ase_record_bad_field(kind, tmp_path, capsys):
+
+    def bad(rows):
+        if kind == 'missing':
+            del rows[1]['record']['area']
+        else:
+            rows[1]['record']['area'] = ('12 um' if kind == 'string' else
+                                         float('nan'))
+
+    root = make_ase(tmp_path, bad)
+    msg = r'train\.jsonl:2: field "record\.area" '
+    with pytest.raises(ValueError, match=msg):
+        build_ase(root)
+    # before: the descriptor silently called the value usual
+    with pytest.raises(ValueError, match=r'train\.jsonl: line 2: '
+                       r'record\.area: '):
+        describe(root)
+    assert not (root / 'descriptions.jsonl').exists()
+    rc, out = check_dataset(capsys, root)
+    assert rc == 1 and 'train.jsonl: line 2: record.area: ' in out
+
+
+@pytest.mark.parametrize('entry', ['test.py', 'image_demo.py'])
+def test_checkpoint_needing_unsafe_unpickling(entry, det_model, tmp_path,
+                                              monkeypatch):
+    monkeypatch.delenv('MMASE_ALLOW_UNSAFE_LOAD', raising=False)
+    cfg, ckpt = det_model
+    state = torch.load(ckpt, weights_only=True)
+    state['meta']['args'] = argparse.Namespace(lr=0.1)  # not allow-listed
+    bad = str(tmp_path / 'pickled.pth')
+    torch.save(state, bad)
+    out = tmp_path / 'out'
+    with pytest.raises(RuntimeError, match='refused to load with '
+                       'weights_only=True') as err:
+        if entry == 'test.py':
+            _tool('test.py').main([cfg, bad, '--work-dir', str(tmp_path),
+                                   '--out', str(out / 'p.pkl')])
+        else:
+            img = str(tmp_path / 'a.png')
+            cv2.imwrite(img, np.zeros((32, 32, 3), np.uint8))
+            image_demo(img, cfg, bad, out)
+    assert bad in str(err.value) and 'MMASE_ALLOW_UNSAFE_LOAD=1' in str(
+        err.value)
+    assert _files(out) == []
+
+
+def test_nan_loss_stops_training(tiny_det_config, tmp_path):
+    wd = tmp_path / 'wd'
+    # a NaN loss weight makes the box loss NaN from the first iteration
+    with pytest.raises(NonFiniteLossError,
+                       match=r'non-finite loss at iteration 1 \(epoch 1\): '
+                       r'.*loss_bbox=\[nan\]'):
+        _tool('train.py').main([
+            tiny_det_config(max_epochs=1), '--work-dir', str(wd),
+            '--cfg-options', 'model.bbox_head.loss_bbox.type=IoULoss',
+            'model.bbox_head.loss_bbox.mode=square',
+            'model.bbox_head.loss_bbox.reduction=sum',
+            'model.bbox_head.loss_bbox.loss_weight=nan'
+        ])
+    assert not [f for f in _files(wd) if f.endswith('.pth')]
+
+
+def test_cli_exit_status_and_no_output(tmp_path):
+    """The same error from the command line: non-zero exit, the message as
+    the last line of stderr, no output file."""
+    (tmp_path / 'img').mkdir()
+    cv2.imwrite(str(tmp_path / 'img' / 'a.png'), np.zeros((8, 8, 3)))
+    (tmp_path / 'lbl').mkdir()
+    (tmp_path / 'lbl' / 'a.txt').write_text('0 nan 0.5 0.1 0.1\n')
+    (tmp_path / 'names.txt').write_text('a\n')
+    out_json = tmp_path / 'out.json'
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'data', 'yolo2coco.py'),
+         '--img-dir', str(tmp_path / 'img'), '--label-dir',
+         str(tmp_path / 'lbl'), '--classes', str(tmp_path / 'names.txt'),
+         '--out', str(out_json)],
+        env=env, cwd=str(tmp_path), capture_output=True, text=True,
+        timeout=120)
+    assert res.returncode != 0
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith('ValueError: ') and 'a.txt:1: field "bbox"' in last
+    assert not out_json.exists()
