@@ -311,6 +311,24 @@ def test_bad_box(kind, tmp_path, capsys):
                        match=r'annotations\.json: annotation id=2: bbox: '):
         build_mmio(root)
 
+    # the COCO tools check their input before writing anything
+    before = _files(root)
+    split_before = (root / 'split.json').read_bytes()
+    with pytest.raises(ValueError,
+                       match=r'annotations\.json: annotation id=2: bbox: '):
+        _tool('data/split_mmio.py').main(
+            [str(root), '--ann', 'annotations.json', '--unseen',
+             'dark square'])
+    assert _files(root) == before
+    assert (root / 'split.json').read_bytes() == split_before
+    merged = tmp_path / 'merged'
+    with pytest.raises(ValueError,
+                       match=r'annotations\.json: annotation id=2: bbox: '):
+        _tool('data/merge_coco.py').main([
+            '--src', f'a:{root}/annotations.json:{root}', '--threshold', '2',
+            '--out', str(merged)])
+    assert not merged.exists()
+
     ann = root / 'annotations.json'
     before = ann.read_bytes()
     fixed = tmp_path / 'fixed.json'

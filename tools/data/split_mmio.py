@@ -16,7 +16,9 @@ import sys
 
 from mmase.datasets.converters.split_mmio import (split_classes,
                                                   write_mmio_splits)
+from mmase.datasets.doctor import check_coco_dict
 from mmase.datasets.file_io import load_json
+from mmase.datasets.validation import raise_for_problems
 
 
 def main(argv=None) -> int:
@@ -31,7 +33,11 @@ def main(argv=None) -> int:
     p.add_argument('--val-ratio', type=float, default=0.2)
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
-    coco = load_json(osp.join(args.root, args.ann), 'annotation file')
+    ann = osp.join(args.root, args.ann)
+    coco = load_json(ann, 'annotation file')
+    # the split files must not carry bad boxes/ids on unnoticed
+    raise_for_problems(
+        check_coco_dict(coco, ann, check_images=False).problems, ann)
     unseen = args.unseen
     if args.unseen_file:
         with open(args.unseen_file, encoding='utf-8') as f:
