@@ -5,8 +5,9 @@
 # Sized to train on CPU in a few minutes on the procedural ASE set:
 #   python tools/data/make_synthetic.py ase --out data/ase_synth
 #   python tools/ase/describe.py data/ase_synth --backend record
-#   python tools/train.py configs/ase/pfa_cmaf_ase.py \
-#       --cfg-options "train_dataloader.dataset.description_file=$PWD/data/ase_synth/descriptions.jsonl"
+#   python tools/train.py configs/ase/pfa_cmaf_ase.py --cfg-options \
+#       train_dataloader.dataset.description_file=$PWD/data/ase_synth/descriptions.jsonl
+#   (same for val_dataloader / test_dataloader)
 # (tools/ase/run_ase_benchmark.py does all of it.)
 _base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
 

@@ -28,7 +28,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 
-DEFAULT_CONFIGS = ('configs/ase/pfa_cmaf_ase.py', 'configs/ase/resnet50_ase.py')
+DEFAULT_CONFIGS = ('configs/ase/pfa_cmaf_ase.py',
+                   'configs/ase/resnet50_ase.py')
 
 
 def parse_args(argv=None):

@@ -47,7 +47,8 @@ class NumericRecordEncoder(BaseModule):
         self.register_buffer('num_seen', torch.zeros(num_fields))
         self.mlp = nn.Sequential(
             nn.Linear(2 * num_fields, hidden_channels), nn.GELU(),
-            nn.Linear(hidden_channels, out_channels), nn.LayerNorm(out_channels))
+            nn.Linear(hidden_channels, out_channels),
+            nn.LayerNorm(out_channels))
 
     @torch.no_grad()
     def _update_stats(self, values: torch.Tensor,
