@@ -453,7 +453,8 @@ def test_bad_seen_unseen(kind, tmp_path, capsys):
     assert _files(root) == before
 
 
-def test_checkpoint_wrong_or_missing_keys(det_model, tmp_path):
+@pytest.mark.parametrize('entry', ['test.py', 'image_demo.py'])
+def test_checkpoint_wrong_or_missing_keys(entry, det_model, tmp_path):
     cfg, ckpt = det_model
     state = torch.load(ckpt, weights_only=True)
     sd = state['state_dict']
@@ -463,20 +464,35 @@ def test_checkpoint_wrong_or_missing_keys(det_model, tmp_path):
     sd['bbox_head.extra_layer.weight'] = torch.zeros(1)
     bad = str(tmp_path / 'bad_keys.pth')
     torch.save(state, bad)
-    test_tool = _tool('test.py')
-    wd = tmp_path / 'wd'
-    out_pkl = tmp_path / 'preds.pkl'
+    out = tmp_path / 'out'
+    if entry == 'test.py':
+        run = _tool('test.py').main
+        argv = [cfg, bad, '--work-dir', str(out), '--out',
+                str(out / 'preds.pkl')]
+    else:
+        img = str(tmp_path / 'a.png')
+        cv2.imwrite(img, np.zeros((32, 32, 3), np.uint8))
+
+        def run(argv):
+            return _tool('demo/image_demo.py').main(argv)
+
+        argv = [img, cfg, bad, '--texts', 'a . b', '--out', str(out)]
     with pytest.raises(RuntimeError) as err:
-        test_tool.main([cfg, bad, '--work-dir', str(wd), '--out',
-                        str(out_pkl)])
+        run(argv)
     msg = str(err.value)
+    # before: mmengine/mmdet only logged a warning and ran on random weights
     assert msg.startswith(f'{bad}: the checkpoint does not match')
     assert dropped in msg and 'bbox_head.extra_layer.weight' in msg
     assert '--no-strict' in msg
-    assert not out_pkl.exists() and not (wd / 'metrics.json').exists()
-    # --no-strict: mmengine's lenient loading, the test loop runs
-    test_tool.main([cfg, bad, '--work-dir', str(wd), '--no-strict'])
-    assert (wd / 'metrics.json').exists()
+    assert not [f for f in _files(out) if f.endswith(('.pkl', '.json',
+                                                      '.png'))]
+    # --no-strict: mmengine's lenient loading, the run completes
+    run(argv + ['--no-strict'])
+    assert (out / ('metrics.json' if entry == 'test.py' else
+                   'detections.json')).exists()
+    if entry == 'image_demo.py':  # the matching checkpoint loads strictly
+        argv[2] = ckpt
+        run(argv)
 
 
 def test_missing_text_encoder_path(tmp_path):

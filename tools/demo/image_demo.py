@@ -42,6 +42,9 @@ def parse_args(argv=None):
     parser.add_argument('--out', default='outputs/demo', help='output folder')
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--no-strict', action='store_true',
+        help='load a checkpoint whose keys do not match the model')
     return parser.parse_args(argv)
 
 
@@ -115,7 +118,23 @@ def main(argv=None):
 
     from mmdet.apis import init_detector
     from mmdet.visualization import DetLocalVisualizer
-    model = init_detector(args.config, args.checkpoint, device=args.device)
+    from mmengine.runner import load_checkpoint
+    # mmdet's init_detector loads leniently (a warning on mismatched keys);
+    # a checkpoint of another model would draw random boxes, so load strictly
+    model = init_detector(args.config, None, device=args.device)
+    try:
+        ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu',
+                               strict=not args.no_strict)
+    except RuntimeError as err:
+        if 'state_dict' not in str(err) or args.checkpoint in str(err):
+            raise  # e.g. refused unsafe unpickling: already names the file
+        raise RuntimeError(
+            f'{args.checkpoint}: the checkpoint does not match the model of '
+            f'{args.config}:\n{err}\nPass --no-strict to load it anyway.'
+        ) from None
+    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    if 'dataset_meta' in meta:
+        model.dataset_meta = dict(meta['dataset_meta'])
     if hasattr(model, 'set_vocabulary'):
         model.set_vocabulary(texts)
     pipeline = build_pipeline(model.cfg)
