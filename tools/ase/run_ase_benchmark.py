@@ -24,6 +24,8 @@ import os.path as osp
 import sys
 import time
 
+from mmengine.config import DictAction
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
@@ -48,6 +50,10 @@ def parse_args(argv=None):
         '--threads', type=int, default=None,
         help='torch intra-op threads (e.g. 1 on a busy shared CPU, where '
         'more threads than free cores slow training down a lot)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of every config, e.g. '
+        'model.align_loss.loss_weight=0.1')
     parser.add_argument('--vlm', help='VLM for the descriptors (optional)')
     parser.add_argument('--llm', help='LLM for the descriptors (optional)')
     return parser.parse_args(argv)
@@ -97,6 +103,8 @@ def run_one(config: str, args, desc: str) -> dict:
     cfg.work_dir = osp.join(args.work_dir, name)
     cfg.launcher = 'none'
     cfg.randomness = dict(seed=args.seed)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     if args.epochs is not None:
         cfg.train_cfg.max_epochs = args.epochs
     _set_data(cfg, args.data_root, desc)
