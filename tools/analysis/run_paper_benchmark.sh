@@ -18,7 +18,7 @@
 # first TRAIN_IMAGES training images. These are pipeline numbers on
 # procedural data with random initialisation, not the paper's results.
 # Environment knobs (defaults in brackets):
-#   EPOCHS [3]  TRAIN_IMAGES [96]
+#   EPOCHS [2]  TRAIN_IMAGES [64]
 #   OUT [work_dirs/paper_benchmark]  PY [the mmase venv python, else python]
 #   MODELS ["rtvp yolo_world glip rtmdet"]  THREADS [OMP threads, 2]
 # The configs read data/mmio_synth (rendered here when missing).
@@ -29,8 +29,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DEFAULT_PY=/root/.local/share/mmase/venv/bin/python
 PY=${PY:-$([ -x "$DEFAULT_PY" ] && echo "$DEFAULT_PY" || echo python)}
-EPOCHS=${EPOCHS:-3}
-TRAIN_IMAGES=${TRAIN_IMAGES:-96}
+EPOCHS=${EPOCHS:-2}
+TRAIN_IMAGES=${TRAIN_IMAGES:-64}
 DATA=data/mmio_synth
 OUT=${OUT:-work_dirs/paper_benchmark}
 MODELS=${MODELS:-"rtvp yolo_world glip rtmdet"}
