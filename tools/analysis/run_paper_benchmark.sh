@@ -35,7 +35,7 @@ DATA=data/mmio_synth
 OUT=${OUT:-work_dirs/paper_benchmark}
 MODELS=${MODELS:-"rtvp yolo_world glip rtmdet"}
 export OMP_NUM_THREADS=${THREADS:-2}
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 
 declare -A CONFIG=(
   [rtvp]=configs/rtvp/rtvp_mmio_demo.py
