@@ -12,7 +12,8 @@
 # decoder layers with narrower FFNs, 100 queries, no gradient checkpointing,
 # 320 px. The transformer keeps 256 channels: mmdet's DINO decoder encodes
 # the reference boxes with a fixed 128 sine features per coordinate
-# (4 x 128 = 2 x 256 inputs to its query MLP). mmcv's MultiScaleDeformableAttention falls back to
+# (4 x 128 = 2 x 256 inputs to its query MLP). mmcv's
+# MultiScaleDeformableAttention falls back to
 # its pure PyTorch path on CPU, so no op needs replacing.
 _base_ = './grounding_dino_t_mmio.py'
 

@@ -123,8 +123,7 @@ def _metric_dict(obj) -> Optional[dict]:
     if isinstance(obj, dict):
         if 'metrics' in obj and isinstance(obj['metrics'], dict):
             obj = obj['metrics']
-        found = {k: v for k, v in obj.items() if k in ALL_KEYS or k == 'params'}
-        if any(k in ALL_KEYS for k in found):
+        if any(k in ALL_KEYS for k in obj):
             return dict(obj)
     return None
 
