@@ -5,7 +5,8 @@ from typing import Iterator, Optional, Sized
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info, sync_random_seed
-from mmengine.registry import DATA_SAMPLERS
+from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
+from mmpretrain.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
 
@@ -21,8 +22,8 @@ class ClassBalancedSampler(Sampler):
     task-specific augmentation for tail classes (with the augmentations,
     repeated tail samples are different views).
 
-    Registered in mmengine's root ``DATA_SAMPLERS`` so both mmpretrain and
-    mmdet configs find it: ``sampler=dict(type='ClassBalancedSampler')``.
+    Registered in mmpretrain's and mmdet's ``DATA_SAMPLERS`` so both kinds of
+    config find it: ``sampler=dict(type='ClassBalancedSampler')``.
     Labels come from ``dataset.get_gt_labels()`` (mmpretrain datasets) or
     ``dataset.get_cat_ids(i)[0]``.
 
@@ -82,3 +83,6 @@ class ClassBalancedSampler(Sampler):
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch (a new draw per epoch)."""
         self.epoch = epoch
+
+
+MMDET_DATA_SAMPLERS.register_module(module=ClassBalancedSampler)

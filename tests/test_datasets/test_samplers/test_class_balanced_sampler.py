@@ -3,7 +3,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from mmengine.registry import DATA_SAMPLERS
+from mmdet.registry import DATA_SAMPLERS
 from mmpretrain.registry import DATA_SAMPLERS as PRETRAIN_SAMPLERS
 
 import mmase  # noqa: F401
