@@ -4,6 +4,9 @@
 # 320 px inputs, 3 epochs, light loaders. A pipeline/speed check on 2 CPU
 # cores (about 3-11 s per batch of 8 depending on load; run with
 # OMP_NUM_THREADS=1 when the CPU is shared), not the paper's schedule.
+# After so few iterations the BN running statistics (momentum 0.03) still
+# lag the weights, so eval-mode boxes are poor and AP is ~0; train longer
+# (e.g. --cfg-options train_cfg.max_epochs=30) for a meaningful AP.
 _base_ = './yolo_world_s_mmio.py'
 
 text_channels = 384
