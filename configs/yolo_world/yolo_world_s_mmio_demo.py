@@ -2,7 +2,7 @@
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
 # the packaged all-MiniLM-L6-v2 sentence encoder (384-d) instead of CLIP,
 # 320 px inputs, 3 epochs, light loaders. A pipeline/speed check on 2 CPU
-# cores (about 3-11 s per batch of 8 depending on load; run with
+# cores (measured ~9 s per batch of 8 on a shared 2-core machine; run with
 # OMP_NUM_THREADS=1 when the CPU is shared), not the paper's schedule.
 # After so few iterations the BN running statistics (momentum 0.03) still
 # lag the weights, so eval-mode boxes are poor and AP is ~0; train longer
