@@ -10,7 +10,9 @@ Measures, for a test-time input of ``--img-size`` and a vocabulary of
   normalisation/pooling ops) on the model's tensor-mode forward (image +
   vocabulary -> raw head outputs, no NMS) for one image; with an
   ``HFTextEncoder`` the vocabulary is cached first, so the count is the
-  image path; "n/a" with the reason when the forward cannot be traced;
+  image path; for mmdet's GLIP (no tensor mode) the count is backbone,
+  neck, language model and fusion head; "n/a" with the reason when the
+  forward cannot be traced (e.g. Grounding DINO);
 * latency of the full ``test_step`` (preprocessing, text encoding,
   forward, NMS) for one batch: ``--warmup`` runs, then the median, the
   interquartile range and the min/max of ``--runs`` timed runs; images/s is
@@ -202,7 +204,16 @@ class _TensorForward(torch.nn.Module):
         self.samples = samples
 
     def forward(self, x):
-        return self.model._forward(x, self.samples)
+        model = self.model
+        if type(model).__name__ == 'GLIP':
+            # mmdet's GLIP has no tensor mode: image features, caption
+            # features (language model included) and the fusion head
+            text = self.samples[0].text
+            _, caption, _, _ = model.get_tokens_positive_and_prompts(
+                text, True)
+            lang = model.language_model([caption])
+            return model.bbox_head(model.extract_feat(x), lang)
+        return model._forward(x, self.samples)
 
 
 def count_flops(model: torch.nn.Module, batch: dict) -> Dict[str, object]:
@@ -316,6 +327,9 @@ def benchmark(model: torch.nn.Module,
             with torch.no_grad():
                 model.test_step(batch)
         common.update(count_flops(model, batch))
+        if type(model).__name__ == 'GLIP' and common['flops'] is not None:
+            common['flops_note'] += ' (GLIP: head on image features and ' \
+                'caption features, language model counted)'
         if text_encoders(model) and common['flops'] is not None:
             common['flops_note'] += ' (vocabulary cached: text encoder ' \
                 'not counted)'
