@@ -66,3 +66,28 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+
+# CPU budget of README command 1 (about 10 minutes of training on 2 cores):
+# the YOLO-World part at N width (0.25) instead of S, 2 epochs.
+max_epochs = 2
+model.update(
+    backbone=dict(widen_factor=0.25),
+    neck=dict(widen_factor=0.25),
+    bbox_head=dict(widen_factor=0.25))
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=30),
+    dict(type='CosineAnnealingLR', eta_min=2e-3 * 0.05, begin=0,
+         end=max_epochs, T_max=max_epochs, by_epoch=True,
+         convert_to_iter_based=True),
+]
+default_hooks = dict(checkpoint=dict(interval=max_epochs))
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(
+        type='mmpretrain.PreciseBNHook',
+        num_samples=256,
+        interval=max_epochs,
+        priority='ABOVE_NORMAL'),
+]

@@ -75,3 +75,14 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1,
                     save_best=None))
+# After a short schedule the BN running averages lag the weights and the
+# eval-mode model is poor; recompute them with the final weights (mmpretrain's
+# PreciseBNHook) before the evaluation at the end of training.
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(
+        type='mmpretrain.PreciseBNHook',
+        num_samples=256,
+        interval=max_epochs,
+        priority='ABOVE_NORMAL'),
+]

@@ -24,7 +24,8 @@ def _build(root, **kwargs):
     cfg = dict(type='ASEDataset', data_root=root,
                ann_file='annotations/train.jsonl', pipeline=[])
     cfg.update(kwargs)
-    return DATASETS.build(cfg)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return DATASETS.build(cfg)
 
 
 def _rows(root, split='train'):
