@@ -120,11 +120,10 @@ def tiny_det_config(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _isolate_default_scope():
-    """Undo any mmengine default scope a test sets (``init_default_scope``,
-    Runner, dataset builds), so tests of mmdet and mmpretrain modules do not
-    depend on their order."""
+    """Start every test without an mmengine default scope, whatever earlier
+    tests or module fixtures set (``init_default_scope``, Runner, dataset
+    builds), so tests of mmdet and mmpretrain modules do not depend on their
+    order."""
     from mmengine.registry import DefaultScope
-    before = dict(DefaultScope._instance_dict)
-    yield
     DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(before)
+    yield
