@@ -7,30 +7,25 @@ Examples:
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.dist import get_rank  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
-from mmase.utils.setup_env import (apply_common_args,  # noqa: E402
-                                   setup_distributed)
+from mmase.utils.file_io import dump_json_atomic  # noqa: E402
+from mmase.utils.setup_env import (add_common_args,  # noqa: E402
+                                   build_runner, load_tool_config,
+                                   parse_tool_args, setup_distributed)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
         '--out',
         type=str,
@@ -46,33 +41,15 @@ def parse_args(argv=None):
         help='load a checkpoint whose keys do not match the model (missing '
         'weights stay randomly initialised). By default a mismatch is an '
         'error that lists the keys')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_tool_args(parser, argv)
 
 
 def build_config(args) -> Config:
     """Load the config and apply the command line to it."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    apply_common_args(cfg, args.work_dir, args.config)
+    cfg = load_tool_config(args)
     cfg.load_from = args.checkpoint
 
     is_det = cfg.get('default_scope', 'mmdet') == 'mmdet'
@@ -103,24 +80,21 @@ def build_config(args) -> Config:
 def write_metrics(metrics: dict, work_dir: str) -> str:
     """Write ``metrics.json`` into the work dir atomically (rank 0 only)."""
     path = osp.join(work_dir, 'metrics.json')
-    if get_rank() != 0:
-        return path
-    os.makedirs(work_dir, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-            'w', dir=work_dir, suffix='.tmp', delete=False) as f:
-        json.dump({k: float(v) if isinstance(v, (int, float)) else v
-                   for k, v in metrics.items()}, f, indent=1)
-    os.replace(f.name, path)
+    if get_rank() == 0:
+        dump_json_atomic(
+            {
+                k: float(v) if isinstance(v, (int, float)) else v
+                for k, v in metrics.items()
+            },
+            path,
+            indent=1)
     return path
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     load_checkpoint_strict(runner, args.checkpoint, args.strict)
     metrics = runner.test()
     path = write_metrics(metrics, cfg.work_dir)

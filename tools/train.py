@@ -7,26 +7,23 @@ Examples:
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, or 4 CPU processes
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
-from mmase.utils.setup_env import (apply_common_args,  # noqa: E402
-                                   setup_distributed)
+from mmase.utils.setup_env import (add_common_args,  # noqa: E402
+                                   build_runner, load_tool_config,
+                                   parse_tool_args, setup_distributed)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -42,32 +39,13 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint; without a path, resume from '
         'the latest checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, key=value pairs, e.g. '
-        'train_cfg.max_epochs=1 "train_dataloader.batch_size=2"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_tool_args(parser, argv)
 
 
 def build_config(args) -> Config:
     """Load the config and apply the command line to it."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    apply_common_args(cfg, args.work_dir, args.config)
+    cfg = load_tool_config(args)
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -101,11 +79,7 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

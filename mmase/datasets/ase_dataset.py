@@ -8,7 +8,7 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from .file_io import load_json, load_jsonl
+from mmase.utils.file_io import load_json, load_jsonl
 
 
 @DATASETS.register_module()

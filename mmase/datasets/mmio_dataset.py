@@ -10,7 +10,7 @@ from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
 from .doctor import check_coco_dict
-from .file_io import load_json
+from mmase.utils.file_io import load_json
 from .validation import raise_for_problems
 
 VOCABULARIES = ('all', 'seen', 'unseen')

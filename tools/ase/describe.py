@@ -85,7 +85,7 @@ def check_records(data_root: str, ann_files: list, meta: dict) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmase.datasets.file_io import load_json
+    from mmase.utils.file_io import load_json
     from mmase.apis.ase_describe import (DescriptorPipeline, LLMCombiner,
                                          RecordDescriber, VLMDescriber,
                                          load_template, numeric_stats,

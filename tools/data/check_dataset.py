@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 
 from mmase.datasets.doctor import diagnose
-from mmase.datasets.file_io import dump_json_atomic, dump_jsonl_atomic
+from mmase.utils.file_io import dump_json_atomic, dump_jsonl_atomic
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,7 @@ import sys
 from mmase.datasets.converters.split_mmio import (split_classes,
                                                   write_mmio_splits)
 from mmase.datasets.doctor import check_coco_dict
-from mmase.datasets.file_io import load_json
+from mmase.utils.file_io import load_json
 from mmase.datasets.validation import raise_for_problems
 
 

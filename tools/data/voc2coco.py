@@ -11,7 +11,7 @@ import sys
 
 from mmase.datasets.converters.voc2coco import voc_to_coco
 from mmase.datasets.converters.yolo2coco import read_class_names
-from mmase.datasets.file_io import dump_json_atomic
+from mmase.utils.file_io import dump_json_atomic
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,6 @@ import json
 import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
@@ -22,6 +21,7 @@ import mmcv  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 
 import mmase  # noqa: E402,F401
+from mmase.utils.file_io import dump_json_atomic  # noqa: E402
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 # Transforms that need annotations or a data set's vocabulary; the demo
@@ -170,10 +170,7 @@ def main(argv=None):
                     pred.labels.tolist())
             ]))
     out_json = osp.join(args.out, 'detections.json')
-    with tempfile.NamedTemporaryFile(
-            'w', dir=args.out, suffix='.tmp', delete=False) as f:
-        json.dump(dict(texts=texts, results=records), f, indent=1)
-    os.replace(f.name, out_json)
+    dump_json_atomic(dict(texts=texts, results=records), out_json, indent=1)
     print(f'{len(images)} image(s), '
           f'{sum(len(r["detections"]) for r in records)} detection(s) '
           f'written to {args.out}')

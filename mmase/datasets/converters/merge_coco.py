@@ -204,7 +204,7 @@ def write_merged(sources: Sequence[dict], out_dir: str,
     Returns:
         dict: The :func:`merge_coco` result.
     """
-    from ..file_io import dump_json_atomic
+    from mmase.utils.file_io import dump_json_atomic
     srcs = [dict(s, file_prefix=s['name'] + '/') for s in sources]
     merged = merge_coco(srcs, encoder, threshold)
     copies = []

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..file_io import dump_json_atomic
+from mmase.utils.file_io import dump_json_atomic
 
 
 def split_classes(class_names: Sequence[str],

@@ -168,7 +168,7 @@ def coco_to_yolo_lines(coco: dict, image_id: int) -> List[str]:
 def convert(img_dir: str, label_dir: Optional[str], classes: str, out: str,
             supercategory: str = 'defect') -> dict:
     """CLI helper: convert and write ``out`` atomically."""
-    from ..file_io import dump_json_atomic
+    from mmase.utils.file_io import dump_json_atomic
     if label_dir is None:
         # YOLO convention: .../images/... next to .../labels/...
         label_dir = img_dir.replace('images', 'labels')

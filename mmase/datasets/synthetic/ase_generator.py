@@ -28,7 +28,8 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-from ..file_io import atomic_output_dir, dump_json_atomic, dump_jsonl_atomic
+from mmase.utils.file_io import (atomic_output_dir, dump_json_atomic,
+                                  dump_jsonl_atomic)
 
 CLASSES = ('normal', 'shifted pattern', 'faded dots', 'dense cluster',
            'enlarged dots')

@@ -31,7 +31,7 @@ pixels of a 320-pixel image and scale with the image size.
 import os.path as osp
 from typing import Dict, List, Optional
 
-from ..file_io import load_json
+from mmase.utils.file_io import load_json
 from .defects import COLORS, FORMS, SHAPES
 from .textures import SURFACES
 

@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 
 from ..converters.split_mmio import split_classes, write_mmio_splits
-from ..file_io import atomic_output_dir, dump_json_atomic, load_json
+from mmase.utils.file_io import (atomic_output_dir, dump_json_atomic,
+                                  load_json)
 from .class_spec import load_class_spec, transfer_gaps
 from .defects import COLORS, render_defect
 from .textures import SURFACES

@@ -1,5 +1,5 @@
 # Copyright (c) mmase contributors. All rights reserved.
-"""Small file helpers shared by the dataset tools.
+"""Small file helpers shared by mmase's datasets and tools.
 
 Every writer here is atomic: the content goes to a temporary file in the
 destination directory first and is moved over the destination with
