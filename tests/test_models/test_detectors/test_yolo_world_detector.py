@@ -12,7 +12,11 @@ import mmase  # noqa: F401
 from mmase.testing import make_tiny_bert
 
 IMG = 64
-init_default_scope('mmdet')
+
+
+@pytest.fixture(autouse=True)
+def _mmdet_scope():
+    init_default_scope('mmdet')
 
 
 @pytest.fixture(autouse=True, scope='module')
