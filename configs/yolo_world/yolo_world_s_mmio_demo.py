@@ -54,6 +54,10 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=False,
+    # Every image is padded to img_scale, so aspect-ratio grouping does
+    # nothing here; a plain batch sampler also gives PreciseBNHook the batch
+    # size it needs.
+    batch_sampler=None,
     dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
