@@ -109,8 +109,9 @@ class ZeroShotCocoMetric(CocoMetric):
         coco_eval = COCOeval(self._coco_api, coco_dt, 'bbox')
         coco_eval.params.catIds = cat_ids
         coco_eval.params.imgIds = self.img_ids
-        coco_eval.params.maxDets = list(self.proposal_nums)
-        coco_eval.params.iouThrs = self.iou_thrs
+        # pycocotools' own maxDets (1, 10, 100) and IoU thresholds, so the
+        # numbers are COCO's (mmdet's CocoMetric evaluates up to 1000
+        # detections per image for its proposal recall).
         coco_eval.evaluate()
         coco_eval.accumulate()
         coco_eval.summarize()

@@ -33,7 +33,7 @@ def _make_gt(path, num_images=12, seed=0):
     return images, anns
 
 
-def _noisy_predictions(anns, num_images, seed=1):
+def _noisy_predictions(anns, num_images, seed=1, clutter=2):
     """Jittered copies of the gts, some with a wrong label, plus clutter."""
     rng = np.random.default_rng(seed)
     preds = {i + 1: [] for i in range(num_images)}
@@ -47,11 +47,13 @@ def _noisy_predictions(anns, num_images, seed=1):
             ([x + j[0], y + j[1], x + w + j[2], y + h + j[3]],
              float(rng.uniform(0.05, 1.0)), label))
     for img_id in preds:
-        for _ in range(2):
+        for k in range(clutter):
             x, y = rng.uniform(0, 150, 2)
+            # beyond 2 per image, all clutter is one class, so that class
+            # exceeds COCO's 100 detections per image and class
+            label = int(rng.integers(0, 4)) if k < 2 else 2
             preds[img_id].append(([x, y, x + 20, y + 20],
-                                  float(rng.uniform(0, 0.6)),
-                                  int(rng.integers(0, 4))))
+                                  float(rng.uniform(0, 0.6)), label))
     return preds
 
 
@@ -89,7 +91,9 @@ def test_matches_pycocotools_on_each_subset(tmp_path):
     images, anns = _make_gt(ann_file)
     split_path = str(tmp_path / 'split.json')
     json.dump(SPLIT, open(split_path, 'w'))
-    preds = _noisy_predictions(anns, len(images))
+    # more than COCO's 100 detections per image: they must be cut as
+    # pycocotools does
+    preds = _noisy_predictions(anns, len(images), clutter=120)
 
     metric = ZeroShotCocoMetric(ann_file=ann_file, split_path=split_path)
     metric.dataset_meta = dict(classes=CLASSES)
