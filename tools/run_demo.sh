@@ -64,5 +64,5 @@ print(' '.join(im['file_name'] for im in d['images'][:4]))")"
 mkdir -p "$OUT/inputs"
 for f in $IMGS; do cp "$DATA/images/$f" "$OUT/inputs/"; done
 "$PY" tools/demo/image_demo.py "$OUT/inputs" "$CONFIG" "$CKPT" --texts "$UNSEEN" \
-  --out "$OUT" --score-thr 0.1
+  --out "$OUT" --score-thr 0.02 --topk 5
 step "done: metrics in $WORK_DIR/metrics.json, pictures in $OUT"

@@ -79,3 +79,8 @@ custom_hooks = [
         interval=max_epochs,
         priority='ABOVE_NORMAL'),
 ]
+
+# The auxiliary head and the expert are not used by every loss term of every
+# iteration, as in rtvp_mmio.py.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)

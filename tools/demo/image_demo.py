@@ -41,6 +41,12 @@ def parse_args(argv=None):
         '(one name per line / a list of names or of [name, descriptions...])')
     parser.add_argument('--out', default='outputs/demo', help='output folder')
     parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument(
+        '--topk',
+        type=int,
+        default=None,
+        help='keep at most this many of the highest-scoring detections per '
+        'image (after --score-thr)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--no-strict', action='store_true',
@@ -154,6 +160,8 @@ def main(argv=None):
         result = model.test_step(pseudo_collate([data]))[0]
         pred = result.pred_instances
         pred = pred[pred.scores >= args.score_thr]
+        if args.topk is not None:
+            pred = pred[pred.scores.argsort(descending=True)[:args.topk]]
         name = osp.splitext(osp.basename(img_path))[0]
         visualizer.add_datasample(
             name, img, data_sample=result.clone().set_field(
