@@ -21,6 +21,10 @@ def _tmp_path(path: str) -> str:
     fd, tmp = tempfile.mkstemp(
         prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=dirname)
     os.close(fd)
+    # mkstemp creates the file 0600; give it the mode a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     return tmp
 
 

@@ -18,6 +18,7 @@ import sys
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import mmcv  # noqa: E402
+import torch  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 
 import mmase  # noqa: E402,F401
@@ -157,15 +158,17 @@ def main(argv=None):
         if img is None:
             raise ValueError(f'{img_path}: cannot read image')
         data = pipeline(dict(img_path=img_path, img_id=0, texts=texts))
-        result = model.test_step(pseudo_collate([data]))[0]
+        with torch.no_grad():
+            result = model.test_step(pseudo_collate([data]))[0]
         pred = result.pred_instances
         pred = pred[pred.scores >= args.score_thr]
         if args.topk is not None:
             pred = pred[pred.scores.argsort(descending=True)[:args.topk]]
         name = osp.splitext(osp.basename(img_path))[0]
+        vis_sample = result.clone()
+        vis_sample.pred_instances = pred
         visualizer.add_datasample(
-            name, img, data_sample=result.clone().set_field(
-                pred, 'pred_instances'), draw_gt=False, show=False,
+            name, img, data_sample=vis_sample, draw_gt=False, show=False,
             pred_score_thr=args.score_thr,
             out_file=osp.join(args.out, f'{name}.png'))
         records.append(dict(
