@@ -23,11 +23,11 @@ every ``flush_every`` batches, and a run skips every image already in the
 cache, so an interrupted run resumes where it stopped.
 """
 import json
-import os
 import os.path as osp
-import tempfile
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Sequence
+
+from mmase.utils.file_io import dump_jsonl_atomic
 
 PROMPT_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
@@ -144,21 +144,9 @@ def write_cache(path: str, cache: Dict[str, str]) -> None:
         path (str): Output JSONL.
         cache (dict): img_path -> description.
     """
-    out_dir = osp.dirname(osp.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=out_dir, prefix='.' + osp.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            for img_path, desc in cache.items():
-                f.write(json.dumps(
-                    dict(img_path=img_path, description=desc),
-                    ensure_ascii=False) + '\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    dump_jsonl_atomic(
+        (dict(img_path=img_path, description=desc)
+         for img_path, desc in cache.items()), path)
 
 
 def _clean(text: str, max_chars: int) -> str:

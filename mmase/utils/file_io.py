@@ -14,18 +14,55 @@ import tempfile
 from typing import Any, Iterable, Iterator, List
 
 
-def _tmp_path(path: str) -> str:
+def _tmp_path(path: str, suffix: str = '.tmp') -> str:
     """Create an empty temporary file next to ``path`` and return its name."""
     dirname = osp.dirname(osp.abspath(path))
     os.makedirs(dirname, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=dirname)
+        prefix='.' + osp.basename(path) + '.', suffix=suffix, dir=dirname)
     os.close(fd)
     # mkstemp creates the file 0600; give it the mode a plain open() would.
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     return tmp
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, suffix: str = '.tmp') -> Iterator[str]:
+    """Yield a temporary file name next to ``path``; it replaces ``path``
+    when the block finishes without an exception.
+
+    Write the content to the yielded name (``open``, ``fig.savefig``,
+    ``onnx.save`` ...). On error the temporary file is removed and ``path``
+    keeps its old content (or stays absent).
+
+    Args:
+        path (str): Destination file.
+        suffix (str): Suffix of the temporary name, for writers that pick
+            the format from the extension (e.g. ``'.png'``).
+            Defaults to '.tmp'.
+    """
+    tmp = _tmp_path(path, suffix)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def dump_text_atomic(text: str, path: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Args:
+        text (str): File content, written as is (no newline translation).
+        path (str): Destination file.
+    """
+    with atomic_file(path) as tmp:
+        with open(tmp, 'w', encoding='utf-8', newline='') as f:
+            f.write(text)
 
 
 def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
@@ -37,15 +74,9 @@ def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
         indent (int, optional): Passed to :func:`json.dump`.
             Defaults to None (compact).
     """
-    tmp = _tmp_path(path)
-    try:
+    with atomic_file(path) as tmp:
         with open(tmp, 'w', encoding='utf-8') as f:
             json.dump(obj, f, indent=indent, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def dump_jsonl_atomic(rows: Iterable[dict], path: str) -> None:
@@ -55,16 +86,10 @@ def dump_jsonl_atomic(rows: Iterable[dict], path: str) -> None:
         rows (Iterable[dict]): Objects to write.
         path (str): Destination file.
     """
-    tmp = _tmp_path(path)
-    try:
+    with atomic_file(path) as tmp:
         with open(tmp, 'w', encoding='utf-8') as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + '\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def load_json(path: str, what: str = 'file') -> Any:

@@ -43,7 +43,6 @@ import os.path as osp
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -55,6 +54,8 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
+
+from mmase.utils.file_io import dump_text_atomic  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -402,17 +403,7 @@ def _default_row(rows: List[dict]) -> dict:
 
 
 def _write_atomic(path: str, text: str) -> None:
-    d = osp.dirname(osp.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', dir=d)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    dump_text_atomic(text, path)
 
 
 def _name(config: str) -> str:

@@ -42,12 +42,14 @@ import glob
 import io
 import json
 import math
-import os
 import os.path as osp
 import subprocess
 import sys
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from mmase.utils.file_io import dump_text_atomic  # noqa: E402
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
@@ -337,17 +339,7 @@ def write_csv(path: str, header: List[str], rows: List[List[str]]) -> None:
     writer = csv.writer(buf, lineterminator='\n')
     writer.writerow(header)
     writer.writerows(rows)
-    d = osp.dirname(osp.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.csv', dir=d)
-    try:
-        with os.fdopen(fd, 'w', newline='') as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    dump_text_atomic(buf.getvalue(), path)
 
 
 def main(argv=None) -> int:

@@ -17,11 +17,13 @@ Examples::
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import sys
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from mmase.utils.file_io import atomic_file  # noqa: E402
 
 Series = Dict[str, Tuple[List[float], List[float]]]
 
@@ -159,17 +161,9 @@ def plot(logs: Sequence[str], out: str,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    d = osp.dirname(osp.abspath(out))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.png', dir=d)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120, format='png')
-        os.replace(tmp, out)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+        with atomic_file(out, suffix='.png') as tmp:
+            fig.savefig(tmp, dpi=120, format='png')
     finally:
         plt.close(fig)
     return labels

@@ -18,7 +18,6 @@ The summary (``summary.json`` in ``--work-dir``) holds, per config, the
 validation and test macro-F1 and the per-class F1 of the test split.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -29,6 +28,8 @@ from mmengine.config import DictAction
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+
+from mmase.utils.file_io import dump_json_atomic  # noqa: E402
 
 DEFAULT_CONFIGS = ('configs/ase/pfa_cmaf_ase.py',
                    'configs/ase/resnet50_ase.py')
@@ -147,10 +148,7 @@ def main(argv=None) -> int:
     results = [run_one(c, args, desc) for c in args.configs]
     os.makedirs(args.work_dir, exist_ok=True)
     summary_path = osp.join(args.work_dir, 'summary.json')
-    tmp = summary_path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(results, f, indent=2)
-    os.replace(tmp, summary_path)
+    dump_json_atomic(results, summary_path, indent=2)
 
     width = max(len(r['config']) for r in results)
     print('\n' + '=' * (width + 40))

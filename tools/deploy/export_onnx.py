@@ -34,9 +34,7 @@ import argparse
 import json
 import os
 import os.path as osp
-import shutil
 import sys
-import tempfile
 from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
@@ -47,6 +45,9 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
+
+from mmase.utils.file_io import (atomic_output_dir,  # noqa: E402
+                                 dump_json_atomic)
 
 
 def parse_args(argv=None):
@@ -244,11 +245,7 @@ def export(config: str,
         det_outs = _nested_outputs(image_graph, image, txt_feats, txt_masks)
     names = output_names(det_outs)
 
-    out_dir = osp.abspath(out_dir)
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.onnx_export_', dir=parent)
-    try:
+    with atomic_output_dir(out_dir) as tmp:
         _export(text_graph, (ids, att), osp.join(tmp, 'text.onnx'),
                 ['input_ids', 'attention_mask'], ['text_embeds'],
                 {'input_ids': {0: 'num_texts', 1: 'num_tokens'},
@@ -271,14 +268,7 @@ def export(config: str,
             image_input='float32 (1, 3, H, W), 0-255, loading channel '
             'order (BGR); preprocessing inside the graph',
             outputs=names)
-        with open(osp.join(tmp, 'meta.json'), 'w') as f:
-            json.dump(meta, f, indent=2)
-        if osp.isdir(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        dump_json_atomic(meta, osp.join(tmp, 'meta.json'), indent=2)
     return dict(meta=meta, model=model, text_graph=text_graph,
                 image_graph=image_graph)
 

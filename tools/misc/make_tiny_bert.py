@@ -17,12 +17,13 @@ Example::
 import argparse
 import os
 import os.path as osp
-import shutil
 import sys
-import tempfile
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from mmase.utils.file_io import atomic_output_dir  # noqa: E402
 
 
 def _vocab_source() -> str:
@@ -72,18 +73,9 @@ def make_tiny_bert(out: str,
         max_position_embeddings=512)
     model = BertModel(config)
     out = osp.abspath(out)
-    parent = osp.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.tiny_bert_', dir=parent)
-    try:
+    with atomic_output_dir(out) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        if osp.isdir(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -9,6 +9,8 @@ from mmengine.visualization import Visualizer
 from mmpretrain.evaluation.metrics import ConfusionMatrix
 from mmpretrain.registry import METRICS
 
+from mmase.utils.file_io import atomic_file
+
 
 @METRICS.register_module()
 class ConfusionMatrixPlot(ConfusionMatrix):
@@ -88,9 +90,8 @@ class ConfusionMatrixPlot(ConfusionMatrix):
             if self.out_dir is not None:
                 os.makedirs(self.out_dir, exist_ok=True)
                 path = osp.join(self.out_dir, name + '.png')
-                tmp = path + '.tmp.png'
-                fig.savefig(tmp, dpi=80, bbox_inches='tight')
-                os.replace(tmp, path)
+                with atomic_file(path, suffix='.png') as tmp:
+                    fig.savefig(tmp, dpi=80, bbox_inches='tight')
                 return path
             try:
                 visualizer = Visualizer.get_current_instance()
