@@ -4,7 +4,11 @@
 # vocabulary (DatasetVocabularyHook) and mmdet's LVISMetric (box AP, with
 # APr / APc / APf).
 # `annotations/lvis_v1_train_base.json` is lvis_v1_train.json without the
-# rare-class annotations and categories (any COCO-json filter does it).
+# rare-class annotations; all 1203 categories stay so the labels keep their
+# class names:
+#   python tools/data/lvis_base_split.py \
+#       data/lvis_v1/annotations/lvis_v1_train.json \
+#       data/lvis_v1/annotations/lvis_v1_train_base.json
 _base_ = [
     'mmdet::_base_/datasets/lvis_v1_instance.py',
     '../_base_/default_runtime.py',
