@@ -18,8 +18,9 @@ from mmengine.dist import get_rank  # noqa: E402
 import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
 from mmase.utils.file_io import dump_json_atomic  # noqa: E402
 from mmase.utils.setup_env import (add_common_args,  # noqa: E402
-                                   build_runner, load_tool_config,
-                                   parse_tool_args, setup_distributed)
+                                   build_runner, load_checkpoint_checked,
+                                   load_tool_config, parse_tool_args,
+                                   setup_distributed)
 
 
 def parse_args(argv=None):
@@ -95,30 +96,11 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
     runner = build_runner(cfg)
-    load_checkpoint_strict(runner, args.checkpoint, args.strict)
+    load_checkpoint_checked(runner, args.checkpoint, args.strict)
     metrics = runner.test()
     path = write_metrics(metrics, cfg.work_dir)
     runner.logger.info(f'metrics written to {path}')
     return metrics
-
-
-def load_checkpoint_strict(runner, checkpoint: str, strict: bool) -> None:
-    """Load the weights before ``runner.test()`` does, strictly by default.
-
-    mmengine's ``load_from`` only logs a warning for missing or unexpected
-    keys, so a checkpoint of another model would be evaluated with random
-    weights. Here a mismatch raises one error naming the file and the keys.
-    """
-    try:
-        runner.load_checkpoint(checkpoint, map_location='cpu', strict=strict)
-    except RuntimeError as err:
-        if 'state_dict' not in str(err) or checkpoint in str(err):
-            raise  # e.g. refused unsafe unpickling: already names the file
-        raise RuntimeError(
-            f'{checkpoint}: the checkpoint does not match the model of the '
-            f'config:\n{err}\nPass --no-strict to load it anyway (the '
-            f'missing weights stay randomly initialised).') from None
-    runner._has_loaded = True  # runner.test() must not load it again
 
 
 if __name__ == '__main__':

@@ -18,7 +18,8 @@ from mmengine.config import Config  # noqa: E402
 import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
 from mmase.utils.setup_env import (add_common_args,  # noqa: E402
                                    build_runner, load_tool_config,
-                                   parse_tool_args, setup_distributed)
+                                   parse_tool_args, setup_distributed,
+                                   strict_resume)
 
 
 def parse_args(argv=None):
@@ -39,6 +40,13 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint; without a path, resume from '
         'the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--no-strict',
+        dest='strict',
+        action='store_false',
+        help='with --resume: resume from a checkpoint whose keys do not '
+        'match the model (missing weights stay randomly initialised). By '
+        'default a mismatch is an error that lists the keys')
     add_common_args(parser)
     return parse_tool_args(parser, argv)
 
@@ -79,7 +87,10 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    if cfg.get('resume') and args.strict:
+        strict_resume(runner)
+    runner.train()
 
 
 if __name__ == '__main__':

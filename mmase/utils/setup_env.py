@@ -1,6 +1,7 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Environment set-up shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import functools
 import os
 import os.path as osp
 from datetime import timedelta
@@ -116,3 +117,74 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def _mismatch_error(checkpoint: str, err: RuntimeError,
+                    what: str) -> RuntimeError:
+    """The one error for a checkpoint that does not fit the model."""
+    return RuntimeError(
+        f'{checkpoint}: the checkpoint does not match the model of the '
+        f'config:\n{err}\nPass --no-strict to {what} anyway (the missing '
+        f'weights stay randomly initialised).')
+
+
+def load_checkpoint_checked(runner: Runner, checkpoint: str,
+                            strict: bool = True) -> None:
+    """Load ``checkpoint`` into the runner's model, strictly by default.
+
+    mmengine's ``load_from`` only logs a warning for missing or unexpected
+    keys, so a checkpoint of another model would be evaluated with random
+    weights. Here a mismatch raises one error naming the file and the keys.
+    Afterwards the runner does not load the weights again.
+
+    Args:
+        runner (Runner): A built runner.
+        checkpoint (str): Checkpoint file.
+        strict (bool): Refuse missing, unexpected or differently shaped
+            weights. Defaults to True.
+    """
+    try:
+        runner.load_checkpoint(checkpoint, map_location='cpu', strict=strict)
+    except RuntimeError as err:
+        if 'state_dict' not in str(err) or checkpoint in str(err):
+            raise  # e.g. refused unsafe unpickling: already names the file
+        raise _mismatch_error(checkpoint, err, 'load it') from None
+    runner._has_loaded = True
+
+
+def strict_resume(runner: Runner) -> None:
+    """Make the runner's resume refuse a checkpoint that does not fit.
+
+    ``Runner.resume`` loads the weights with ``strict=False``: resuming from
+    the checkpoint of another model only logs a warning and trains on with
+    random weights where the keys differ. After this call the weights are
+    loaded strictly when resuming and a mismatch raises one error naming the
+    checkpoint and the keys, before any new file is written. Fine-tuning
+    with ``load_from`` (no resume) stays lenient, as in mmengine.
+
+    Args:
+        runner (Runner): A built runner whose config asks to resume.
+    """
+    load = runner.load_checkpoint
+
+    @functools.wraps(load)
+    def load_strictly(filename: str, *args, **kwargs):
+        kwargs['strict'] = True
+        try:
+            return load(filename, *args, **kwargs)
+        except RuntimeError as err:
+            if 'state_dict' not in str(err) or filename in str(err):
+                raise
+            raise _mismatch_error(filename, err, 'resume') from None
+
+    runner.resume = functools.partial(_resume_with, runner, load_strictly)
+
+
+def _resume_with(runner: Runner, load, filename: str, *args, **kwargs):
+    """``Runner.resume`` with ``load`` as its checkpoint loader."""
+    original = runner.load_checkpoint
+    runner.load_checkpoint = load
+    try:
+        return Runner.resume(runner, filename, *args, **kwargs)
+    finally:
+        runner.load_checkpoint = original

@@ -128,3 +128,37 @@ def test_resume_after_sigkill_matches_uninterrupted_run(
     assert _test_metrics(cfg_path, last, wd, str(tmp_path / 'a.pkl')) == \
         _test_metrics(cfg_path, osp.join(ref_wd, 'epoch_3.pth'), ref_wd,
                       str(tmp_path / 'b.pkl'))
+
+
+def test_resume_refuses_checkpoint_of_another_model(tiny_det_config,
+                                                    tmp_path):
+    """``--resume`` loads the weights strictly: a checkpoint whose keys do
+    not fit is refused with the file and the keys named, before anything is
+    written; ``--no-strict`` resumes anyway (mmengine's lenient loading)."""
+    cfg_path = tiny_det_config(max_epochs=1)
+    wd = str(tmp_path / 'wd')
+    res = _run([TRAIN, cfg_path, '--work-dir', wd], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    state = load_checkpoint_file(osp.join(wd, 'epoch_1.pth'))
+    dropped = 'bbox_head.multi_level_conv_cls.0.weight'
+    del state['state_dict'][dropped]
+    state['state_dict']['bbox_head.extra.weight'] = torch.zeros(1)
+    bad = str(tmp_path / 'other_model.pth')
+    torch.save(state, bad)
+
+    wd2 = str(tmp_path / 'wd2')
+    args = [TRAIN, cfg_path, '--work-dir', wd2, '--resume', bad,
+            '--cfg-options', 'train_cfg.max_epochs=2']
+    res = _run(args, timeout=300)
+    assert res.returncode != 0
+    err = res.stderr
+    assert f'{bad}: the checkpoint does not match the model' in err
+    assert dropped in err and 'bbox_head.extra.weight' in err
+    assert '--no-strict' in err
+    assert not glob.glob(osp.join(wd2, '*.pth'))
+
+    res = _run(args + ['--no-strict'], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'resumed epoch: 1' in res.stdout + res.stderr
+    assert load_checkpoint_file(osp.join(wd2, 'epoch_2.pth'))['meta'][
+        'epoch'] == 2
