@@ -87,13 +87,19 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    _delete_=True,
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val.json',
-    metric='bbox',
-    format_only=False,
-    backend_args=backend_args)
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/instances_val.json',
+        metric='bbox',
+        format_only=False,
+        backend_args=backend_args),
+    dict(
+        type='ZeroShotCocoMetric',
+        ann_file=data_root + 'annotations/instances_val.json',
+        split_path=data_root + 'split.json',
+        backend_args=backend_args),
+]
 test_evaluator = val_evaluator
 
 # mmdet's RTMDet recipe (AdamW 4e-3, 300 epochs, EMA) is kept; the

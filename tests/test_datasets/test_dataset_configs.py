@@ -54,9 +54,13 @@ def test_mmio_configs(roots, name, vocab):
         'mmio_zeroshot') else 'all')
     assert val.metainfo['vocabulary'] == vocab
     assert out['data_samples'].texts == list(val.metainfo['classes'])
-    assert cfg.val_evaluator.type in ('CocoMetric', 'ZeroShotCocoMetric')
-    assert cfg.val_evaluator.ann_file.endswith(
-        cfg.val_dataloader.dataset.ann_file)
+    evaluators = cfg.val_evaluator if isinstance(
+        cfg.val_evaluator, list) else [cfg.val_evaluator]
+    assert [e.type for e in evaluators] == (
+        ['ZeroShotCocoMetric'] if name.startswith('mmio_zeroshot') else
+        ['CocoMetric', 'ZeroShotCocoMetric'])
+    for e in evaluators:
+        assert e.ann_file.endswith(cfg.val_dataloader.dataset.ann_file)
 
 
 def test_ase_config(roots):
