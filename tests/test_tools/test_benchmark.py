@@ -90,10 +90,13 @@ def test_benchmark_rows_params_flops_and_cache(tiny_model):
         assert r['latency_min_ms'] <= r['latency_ms'] <= r['latency_max_ms']
         assert r['imgs_per_s'] == pytest.approx(1000. / r['latency_ms'])
         assert r['peak_mem_mib'] > 0
+        assert r['forward_ms'] > 0 and r['forward_note'] == \
+            'tensor-mode forward'
     # FLOP count: encoded once to fill the cache. Timing with the cache
-    # (emptied first): encoded once in the first of the 1 + 3 steps;
-    # without it: encoded at every one of the 4 steps
-    assert len(calls) == 1 + 1 + 4
+    # (emptied first): encoded once in the first of the 1 + 3 steps and not
+    # in the 1 + 3 forwards; without it: encoded at every one of the 4 steps
+    # and the 4 forwards
+    assert len(calls) == 1 + 1 + 4 + 4
     assert calls[-1] == 5
     # caches restored afterwards
     assert enc.cache_vocab is True and model.text_cache_size > 0
@@ -124,6 +127,7 @@ def test_main_compare_prints_ratio(tiny_config, tmp_path, capsys):
     text = capsys.readouterr().out
     assert 'Vocabulary cache speed-up (tiny_yolo_world)' in text
     assert 'Latency ratio tiny_yolo_world / tiny_yolo_world' in text
+    assert 'Forward latency ratio tiny_yolo_world / tiny_yolo_world' in text
     assert out.read_text().strip() == text.strip()
     with pytest.raises(FileNotFoundError, match='nope.py'):
         bm.main([str(tmp_path / 'nope.py')])
