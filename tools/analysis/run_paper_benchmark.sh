@@ -28,7 +28,8 @@
 # with random initialisation and no pre-training, not the paper's results.
 # Environment knobs (defaults in brackets):
 #   EPOCHS [2]  TRAIN_IMAGES [all]
-#   OUT [work_dirs/paper_benchmark]  PY [the mmase venv python, else python]
+#   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV (tools/install.sh),
+#   else python]
 #   MODELS ["rtvp yolo_world glip rtmdet"]  THREADS [OMP threads, 2]
 # The configs read data/mmio_synth (rendered here when missing).
 # Outputs: OUT/<model>/ (logs, checkpoint, test metrics), OUT/table2b.csv,
@@ -36,7 +37,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-DEFAULT_PY=/root/.local/share/mmase/venv/bin/python
+DEFAULT_PY="${MMASE_VENV:-$HOME/.local/share/mmase/venv}/bin/python"
 PY=${PY:-$([ -x "$DEFAULT_PY" ] && echo "$DEFAULT_PY" || echo python)}
 EPOCHS=${EPOCHS:-2}
 TRAIN_IMAGES=${TRAIN_IMAGES:-}
