@@ -11,17 +11,20 @@
 # negatives with labels remapped; LoadVocabulary for test: the active
 # vocabulary); VocabularyAsText copies it to `text` and sets
 # `custom_entities`, so GLIP sees the same vocabularies as RTVP and
-# YOLO-World. Dataset, annotation files and metric are those of
-# mmio_zeroshot.py; they are repeated here because an mmdet config and that
-# file cannot both be bases (both define the dataloaders);
-# tests/test_tools/test_baseline_configs.py checks they stay equal.
+# YOLO-World. Datasets and metric come from
+# configs/_base_/datasets/mmio_datasets.py (the second base), as for
+# mmio_zeroshot.py; tests/test_tools/test_baseline_configs.py checks that
+# they stay equal.
 #
 # Paths to set (nothing is downloaded at run time):
 #   lang_model_name: a local `bert-base-uncased` directory (model and
 #     tokenizer) or the hub id when it is in the local Hugging Face cache;
 #   load_from: the official GLIP-T (A) checkpoint (glip_tiny_a_mmdet-*.pth)
 #     to fine-tune from, as GLIP is meant to be used.
-_base_ = 'mmdet::glip/glip_atss_swin-t_a_fpn_dyhead_pretrain_obj365.py'
+_base_ = [
+    'mmdet::glip/glip_atss_swin-t_a_fpn_dyhead_pretrain_obj365.py',  # noqa
+    '../_base_/datasets/mmio_datasets.py'
+]
 
 custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 
@@ -29,7 +32,7 @@ lang_model_name = 'bert-base-uncased'
 load_from = None
 
 dataset_type = 'MMIODataset'
-data_root = 'data/mmio_synth/'
+data_root = _base_.mmio_data_root
 img_scale = (640, 640)
 # GLIP's caption is at most 256 BERT tokens: with about 5 tokens per class
 # name (and its separator) 40 names fit; descriptions are not used.
@@ -98,17 +101,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_zs_train.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        split_path='split.json',
-        vocabulary='seen',
-        filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_zs_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
     batch_size=4,
@@ -117,24 +110,12 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_zs_test.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        split_path='split.json',
+        _base_.mmio_zs_test_dataset,
         vocabulary=test_vocabulary,
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    _delete_=True,
-    type='ZeroShotCocoMetric',
-    ann_file=data_root + 'annotations/instances_zs_test.json',
-    split_path=data_root + 'split.json',
-    backend_args=backend_args)
+val_evaluator = dict(_delete_=True, **_base_.mmio_zs_evaluator)
 test_evaluator = val_evaluator
 
 # Fine-tuning schedule of mmdet's GLIP-T COCO config (AdamW, small lr,

@@ -7,17 +7,20 @@
 # The vocabulary reaches the model as in configs/glip/glip_t_mmio.py:
 # RandomVocabulary / LoadVocabulary write `texts`, VocabularyAsText copies
 # it to `text` (tuple of class names) with `custom_entities=True`, and the
-# labels index into that list. Dataset, annotation files and metric repeat
-# configs/_base_/datasets/mmio_zeroshot.py (an mmdet config and that file
-# cannot both be bases); tests/test_tools/test_baseline_configs.py checks
-# they stay equal.
+# labels index into that list. Datasets and metric come from
+# configs/_base_/datasets/mmio_datasets.py (the second base), as for
+# mmio_zeroshot.py; tests/test_tools/test_baseline_configs.py checks they
+# stay equal.
 #
 # Paths to set (nothing is downloaded at run time):
 #   lang_model_name: a local `bert-base-uncased` directory (model and
 #     tokenizer) or the hub id when it is in the local Hugging Face cache;
 #   load_from: the official Grounding DINO-T checkpoint
 #     (groundingdino_swint_ogc_mmdet-*.pth) to fine-tune from.
-_base_ = 'mmdet::grounding_dino/grounding_dino_swin-t_finetune_16xb2_1x_coco.py'  # noqa
+_base_ = [
+    'mmdet::grounding_dino/grounding_dino_swin-t_finetune_16xb2_1x_coco.py',  # noqa
+    '../_base_/datasets/mmio_datasets.py'
+]
 
 custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 
@@ -25,7 +28,7 @@ lang_model_name = 'bert-base-uncased'
 load_from = None
 
 dataset_type = 'MMIODataset'
-data_root = 'data/mmio_synth/'
+data_root = _base_.mmio_data_root
 img_scale = (640, 640)
 # The caption is at most 256 BERT tokens (about 5 per class name).
 num_train_vocab = 40
@@ -75,17 +78,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_zs_train.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        split_path='split.json',
-        vocabulary='seen',
-        filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_zs_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
     batch_size=4,
@@ -94,24 +87,12 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_zs_test.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        split_path='split.json',
+        _base_.mmio_zs_test_dataset,
         vocabulary=test_vocabulary,
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    _delete_=True,
-    type='ZeroShotCocoMetric',
-    ann_file=data_root + 'annotations/instances_zs_test.json',
-    split_path=data_root + 'split.json',
-    backend_args=backend_args)
+val_evaluator = dict(_delete_=True, **_base_.mmio_zs_evaluator)
 test_evaluator = val_evaluator
 
 max_epochs = 12

@@ -3,15 +3,18 @@
 # tested on 20 %, all classes). A closed-set detector has a fixed classifier,
 # so it has no zero-shot variant.
 #
-# Data and metric are those of configs/_base_/datasets/mmio_closed.py (same
-# dataset, annotation files, resize/flip/pad pipeline and CocoMetric; mmdet
-# configs cannot be combined with it as a second base because both define
-# the dataloaders, so the fields are repeated here and
-# tests/test_tools/test_baseline_configs.py checks they stay equal). The
-# vocabulary transforms are left out: labels are the dataset's class ids.
+# Datasets and metrics come from configs/_base_/datasets/mmio_datasets.py
+# (the second base: its names all start with `mmio_`, so it does not clash
+# with mmdet's config), the same as configs/_base_/datasets/mmio_closed.py;
+# the pipeline is that file's resize/flip/pad without the vocabulary
+# transforms (labels are the dataset's class ids).
+# tests/test_tools/test_baseline_configs.py checks they stay equal.
 # RTMDet's mosaic/mix-up pipeline is replaced by the shared one so every
 # method of the table sees the same augmentation.
-_base_ = 'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py'
+_base_ = [
+    'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py',  # noqa
+    '../_base_/datasets/mmio_datasets.py'
+]
 
 custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 
@@ -19,7 +22,7 @@ custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 # (tools/data/make_synthetic.py), 100 for MMIO.
 num_classes = 38
 dataset_type = 'MMIODataset'
-data_root = 'data/mmio_synth/'
+data_root = _base_.mmio_data_root
 img_scale = (640, 640)
 backend_args = None
 
@@ -58,16 +61,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        vocabulary='all',
-        filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
     batch_size=8,
@@ -75,31 +69,10 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        vocabulary='all',
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_closed_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        metric='bbox',
-        format_only=False,
-        backend_args=backend_args),
-    dict(
-        type='ZeroShotCocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        split_path=data_root + 'split.json',
-        backend_args=backend_args),
-]
+val_evaluator = _base_.mmio_closed_evaluator
 test_evaluator = val_evaluator
 
 # mmdet's RTMDet recipe (AdamW 4e-3, 300 epochs, EMA) is kept; the

@@ -1,14 +1,16 @@
 # YOLOX-S (mmdet's model and optimiser) on MMIO, closed split (RTVP paper,
 # table 2a). A closed-set detector: no zero-shot variant.
 #
-# Data and metric are those of configs/_base_/datasets/mmio_closed.py,
-# repeated here because an mmdet config and that file cannot both be bases
-# (both define the dataloaders); tests/test_tools/test_baseline_configs.py
-# checks they stay equal. YOLOX's mosaic/mix-up (MultiImageMixDataset),
+# Datasets and metrics come from configs/_base_/datasets/mmio_datasets.py
+# (the second base), as for configs/_base_/datasets/mmio_closed.py;
+# tests/test_tools/test_baseline_configs.py checks they stay equal. YOLOX's mosaic/mix-up (MultiImageMixDataset),
 # multi-scale batch resize and mode-switch hook are replaced by the shared
 # resize/flip/pad pipeline so every method of the table sees the same
 # augmentation.
-_base_ = 'mmdet::yolox/yolox_s_8xb8-300e_coco.py'
+_base_ = [
+    'mmdet::yolox/yolox_s_8xb8-300e_coco.py',  # noqa
+    '../_base_/datasets/mmio_datasets.py'
+]
 
 custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 
@@ -16,7 +18,7 @@ custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 # (tools/data/make_synthetic.py), 100 for MMIO.
 num_classes = 38
 dataset_type = 'MMIODataset'
-data_root = 'data/mmio_synth/'
+data_root = _base_.mmio_data_root
 img_scale = (640, 640)
 backend_args = None
 
@@ -53,16 +55,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        vocabulary='all',
-        filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
     batch_size=8,
@@ -70,31 +63,10 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        vocabulary='all',
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_closed_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        metric='bbox',
-        format_only=False,
-        backend_args=backend_args),
-    dict(
-        type='ZeroShotCocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        split_path=data_root + 'split.json',
-        backend_args=backend_args),
-]
+val_evaluator = _base_.mmio_closed_evaluator
 test_evaluator = val_evaluator
 
 # mmdet's YOLOX recipe (SGD 0.01, 300 epochs, EMA) is kept, without the

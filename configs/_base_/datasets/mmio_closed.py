@@ -4,8 +4,10 @@
 #
 # `img_scale` is the paper's 640; a config that changes it must redefine the
 # pipelines too (see mmio_zeroshot.py).
+_base_ = './mmio_datasets.py'
+
 dataset_type = 'MMIODataset'
-data_root = 'data/mmio_synth/'
+data_root = _base_.mmio_data_root
 img_scale = (640, 640)
 num_train_vocab = 80
 backend_args = None
@@ -43,50 +45,17 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        vocabulary='all',
-        filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        vocabulary='all',
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_closed_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# mmdet's COCO metric (coco/bbox_mAP ...) and, for table 2a's precision and
-# recall and the AP of the zero-shot split's seen/unseen class groups,
-# ZeroShotCocoMetric on the same file (zs/all_precision, zs/unseen_bbox_mAP
-# ...). In the closed split every class is trained on: "unseen" only names
-# the group of classes that the zero-shot split holds out.
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        metric='bbox',
-        format_only=False,
-        backend_args=backend_args),
-    dict(
-        type='ZeroShotCocoMetric',
-        ann_file=data_root + 'annotations/instances_val.json',
-        split_path=data_root + 'split.json',
-        backend_args=backend_args),
-]
+# COCO AP (mmdet's CocoMetric) plus precision/recall and the class-group AP
+# (ZeroShotCocoMetric); see mmio_datasets.py.
+val_evaluator = _base_.mmio_closed_evaluator
 test_evaluator = val_evaluator

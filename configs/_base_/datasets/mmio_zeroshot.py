@@ -9,8 +9,10 @@
 #   img_scale = (320, 320)
 #   train_pipeline = [...]  # same list with the new img_scale
 #   train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+_base_ = './mmio_datasets.py'
+
 dataset_type = 'MMIODataset'
-data_root = 'data/mmio_synth/'
+data_root = _base_.mmio_data_root
 img_scale = (640, 640)
 # classes per training image: all positives + random negatives up to this
 num_train_vocab = 80
@@ -52,17 +54,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_zs_train.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        split_path='split.json',
-        vocabulary='seen',
-        filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    dataset=dict(_base_.mmio_zs_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -70,22 +62,11 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_zs_test.json',
-        data_prefix=dict(img='images/'),
-        class_text_path='class_texts.json',
-        split_path='split.json',
+        _base_.mmio_zs_test_dataset,
         vocabulary=test_vocabulary,
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # COCO box AP on the unseen and seen classes, and their harmonic mean.
-val_evaluator = dict(
-    type='ZeroShotCocoMetric',
-    ann_file=data_root + 'annotations/instances_zs_test.json',
-    split_path=data_root + 'split.json',
-    backend_args=backend_args)
+val_evaluator = _base_.mmio_zs_evaluator
 test_evaluator = val_evaluator
