@@ -2,13 +2,14 @@
 """ASE dataset: AOI images with a numeric/text record per sample."""
 import math
 import os.path as osp
-from typing import List, Optional, Union
+from typing import Any, List, Optional, Union
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from mmase.utils.file_io import load_json, load_jsonl
+from .validation import sample_error
 
 
 @DATASETS.register_module()
@@ -62,6 +63,20 @@ class ASEDataset(BaseDataset):
             data_root=data_root,
             data_prefix=data_prefix,
             **kwargs)
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on sample ``idx``.
+
+        A failure (missing or corrupt image, ...) is raised with the
+        annotation file, its line and the image path in front.
+        """
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            info = self.get_data_info(idx)
+            raise sample_error(
+                err, f'{self.ann_file}:{info.get("ann_line")}: img_path '
+                f'{info.get("img_path")}') from err
 
     def _resolve(self, path: str) -> str:
         if path is None or osp.isabs(path) or not self.data_root:
@@ -182,5 +197,6 @@ class ASEDataset(BaseDataset):
                     gt_label=int(cls2idx[label]),
                     numeric=numeric,
                     record_text='; '.join(parts),
-                    description=desc))
+                    description=desc,
+                    ann_line=row['__line__']))
         return data_list

@@ -3,7 +3,7 @@
 import colorsys
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
@@ -11,7 +11,7 @@ from mmengine.fileio import get_local_path
 
 from .doctor import check_coco_dict
 from mmase.utils.file_io import load_json
-from .validation import raise_for_problems
+from .validation import raise_for_problems, sample_error
 
 VOCABULARIES = ('all', 'seen', 'unseen')
 
@@ -134,6 +134,20 @@ class MMIODataset(CocoDataset):
         self.split_path = split_path
         self.vocabulary = vocabulary
         super().__init__(*args, **kwargs)
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on sample ``idx``.
+
+        A failure (missing or corrupt image, bad record) is raised with the
+        annotation file, the image id and the image path in front.
+        """
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            info = self.get_data_info(idx)
+            raise sample_error(
+                err, f'{self.ann_file}: image id={info.get("img_id")} '
+                f'({info.get("img_path")})') from err
 
     def _resolve(self, path: str) -> str:
         if path is None or osp.isabs(path) or not self.data_root:

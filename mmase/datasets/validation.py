@@ -77,3 +77,30 @@ def check_box_xyxy(box: Iterable[float],
     if x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol:
         raise ValueError(f'{where}: field "bbox": {[x0, y0, x1, y1]} is '
                          f'outside the {width}x{height} image')
+
+
+def sample_error(err: Exception, where: str) -> Exception:
+    """The exception ``err`` of loading one sample, with ``where`` first.
+
+    Image loading and the other transforms know the image path at most; the
+    datasets put the annotation file and the item in front so the error
+    names the record to fix. The exception type is kept when it can be
+    built from one message (``FileNotFoundError``, ``ValueError``, ...), so
+    callers catching it still do; otherwise a ``RuntimeError`` is returned.
+
+    Args:
+        err (Exception): The error raised while loading the sample.
+        where (str): Annotation file and item, e.g.
+            ``'ann.json: image id=3 (images/3.png)'``.
+
+    Returns:
+        Exception: The error to raise (``raise sample_error(e, w) from e``).
+    """
+    msg = f'{where}: {err}'
+    if isinstance(err, OSError) and err.filename is not None:
+        # OSError(errno, strerror, filename) formats itself; keep the path
+        msg = f'{where}: {err.strerror or err}: {err.filename}'
+    try:
+        return type(err)(msg)
+    except Exception:
+        return RuntimeError(f'{where}: {type(err).__name__}: {err}')
