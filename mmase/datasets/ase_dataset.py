@@ -2,18 +2,18 @@
 """ASE dataset: AOI images with a numeric/text record per sample."""
 import math
 import os.path as osp
-from typing import Any, List, Optional, Union
+from typing import List, Optional, Union
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from mmase.utils.file_io import load_json, load_jsonl
-from .validation import sample_error
+from .validation import NamedSampleErrors
 
 
 @DATASETS.register_module()
-class ASEDataset(BaseDataset):
+class ASEDataset(NamedSampleErrors, BaseDataset):
     """Multimodal defect classification set of the ASE paper.
 
     Each sample is an AOI image plus a record of numeric and textual fields
@@ -29,7 +29,9 @@ class ASEDataset(BaseDataset):
     Data info keys: ``img_path``, ``gt_label`` (int), ``numeric``
     (np.float32 array in ``metainfo['numeric_fields']`` order),
     ``record_text`` (``"field: value; ..."`` over the text fields),
-    ``description`` (str, '' when none).
+    ``description`` (str, '' when none), ``ann_line`` (line of the record
+    in ``ann_file``). A sample that fails to load raises with
+    ``<ann_file>:<line>: img_path <path>`` in front of the loader's message.
 
     Args:
         ann_file (str): JSONL annotation file.
@@ -64,19 +66,9 @@ class ASEDataset(BaseDataset):
             data_prefix=data_prefix,
             **kwargs)
 
-    def prepare_data(self, idx: int) -> Any:
-        """Run the pipeline on sample ``idx``.
-
-        A failure (missing or corrupt image, ...) is raised with the
-        annotation file, its line and the image path in front.
-        """
-        try:
-            return super().prepare_data(idx)
-        except Exception as err:
-            info = self.get_data_info(idx)
-            raise sample_error(
-                err, f'{self.ann_file}:{info.get("ann_line")}: img_path '
-                f'{info.get("img_path")}') from err
+    def _sample_where(self, info: dict) -> str:
+        return (f'{self.ann_file}:{info.get("ann_line")}: img_path '
+                f'{info.get("img_path")}')
 
     def _resolve(self, path: str) -> str:
         if path is None or osp.isabs(path) or not self.data_root:

@@ -3,7 +3,7 @@
 import colorsys
 import copy
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
@@ -11,7 +11,7 @@ from mmengine.fileio import get_local_path
 
 from .doctor import check_coco_dict
 from mmase.utils.file_io import load_json
-from .validation import raise_for_problems, sample_error
+from .validation import NamedSampleErrors, raise_for_problems
 
 VOCABULARIES = ('all', 'seen', 'unseen')
 
@@ -87,7 +87,7 @@ def make_palette(n: int) -> List[tuple]:
 
 
 @DATASETS.register_module()
-class MMIODataset(CocoDataset):
+class MMIODataset(NamedSampleErrors, CocoDataset):
     """Multi-Modal Industrial-Open dataset (RTVP paper, "Multi-Modal
     Industrial-Open Dataset").
 
@@ -105,6 +105,9 @@ class MMIODataset(CocoDataset):
     Classes are found from the annotation file, not from ``METAINFO``;
     ``metainfo=dict(classes=[...])`` restricts them to the given names (in
     the given order) and then ``vocabulary`` must be ``'all'``.
+
+    A sample that fails to load (missing or corrupt image, ...) raises with
+    the annotation file, image id and path in front of the loader's message.
 
     Args:
         class_text_path (str): ``class_texts.json``, relative to
@@ -135,19 +138,9 @@ class MMIODataset(CocoDataset):
         self.vocabulary = vocabulary
         super().__init__(*args, **kwargs)
 
-    def prepare_data(self, idx: int) -> Any:
-        """Run the pipeline on sample ``idx``.
-
-        A failure (missing or corrupt image, bad record) is raised with the
-        annotation file, the image id and the image path in front.
-        """
-        try:
-            return super().prepare_data(idx)
-        except Exception as err:
-            info = self.get_data_info(idx)
-            raise sample_error(
-                err, f'{self.ann_file}: image id={info.get("img_id")} '
-                f'({info.get("img_path")})') from err
+    def _sample_where(self, info: dict) -> str:
+        return (f'{self.ann_file}: image id={info.get("img_id")} '
+                f'({info.get("img_path")})')
 
     def _resolve(self, path: str) -> str:
         if path is None or osp.isabs(path) or not self.data_root:

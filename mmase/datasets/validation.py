@@ -104,3 +104,24 @@ def sample_error(err: Exception, where: str) -> Exception:
         return type(err)(msg)
     except Exception:
         return RuntimeError(f'{where}: {type(err).__name__}: {err}')
+
+
+class NamedSampleErrors:
+    """Dataset mixin: an error raised while loading a sample is re-raised
+    with its annotation record in front (see :func:`sample_error`).
+
+    Put it before the dataset base class; the dataset implements
+    :meth:`_sample_where`.
+    """
+
+    def _sample_where(self, info: dict) -> str:
+        """Annotation file and item of the data info ``info``."""
+        raise NotImplementedError
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx``; errors name its record."""
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            where = self._sample_where(self.get_data_info(idx))
+            raise sample_error(err, where) from err
