@@ -22,12 +22,11 @@ The cache is rewritten atomically (temporary file + ``os.replace``) after
 every ``flush_every`` batches, and a run skips every image already in the
 cache, so an interrupted run resumes where it stopped.
 """
-import json
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from mmase.utils.file_io import dump_jsonl_atomic
+from mmase.utils.file_io import dump_jsonl_atomic, load_jsonl
 
 PROMPT_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
@@ -63,6 +62,19 @@ def format_record(record: Optional[dict]) -> str:
     return '; '.join(parts)
 
 
+def _check_annotation(obj: dict, where: str) -> None:
+    if 'img_path' not in obj:
+        raise ValueError(f'{where}: missing field "img_path"')
+    if not isinstance(obj.get('record', {}) or {}, dict):
+        raise ValueError(f'{where}: field "record" must be an object')
+
+
+def _check_cache_line(obj: dict, where: str) -> None:
+    if 'img_path' not in obj or 'description' not in obj:
+        raise ValueError(f'{where}: not a descriptor cache line '
+                         '{"img_path": ..., "description": ...}')
+
+
 def read_annotations(data_root: str, ann_files: Sequence[str]) -> List[dict]:
     """Read ASE JSONL annotation files.
 
@@ -79,34 +91,16 @@ def read_annotations(data_root: str, ann_files: Sequence[str]) -> List[dict]:
     items: 'OrderedDict[str, dict]' = OrderedDict()
     for ann in ann_files:
         path = ann if osp.isabs(ann) else osp.join(data_root, ann)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'annotation file not found: {path}')
-        with open(path, encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(
-                        f'{path}:{lineno}: invalid JSON ({e.msg})') from e
-                if not isinstance(obj, dict) or 'img_path' not in obj:
-                    raise ValueError(
-                        f'{path}:{lineno}: missing field "img_path"')
-                rec = obj.get('record', {}) or {}
-                if not isinstance(rec, dict):
-                    raise ValueError(
-                        f'{path}:{lineno}: field "record" must be an object')
-                img_path = str(obj['img_path'])
-                if img_path in items:
-                    continue
-                items[img_path] = dict(
-                    img_path=img_path,
-                    abs_path=img_path if osp.isabs(img_path) else osp.join(
-                        data_root, img_path),
-                    record=rec,
-                    description=str(obj.get('description', '') or ''))
+        for obj in load_jsonl(path, check=_check_annotation):
+            img_path = str(obj['img_path'])
+            if img_path in items:
+                continue
+            items[img_path] = dict(
+                img_path=img_path,
+                abs_path=img_path if osp.isabs(img_path) else osp.join(
+                    data_root, img_path),
+                record=obj.get('record', {}) or {},
+                description=str(obj.get('description', '') or ''))
     return list(items.values())
 
 
@@ -122,18 +116,8 @@ def load_cache(path: str) -> 'OrderedDict[str, str]':
     cache: 'OrderedDict[str, str]' = OrderedDict()
     if not osp.isfile(path):
         return cache
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-                cache[str(obj['img_path'])] = str(obj['description'])
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise ValueError(
-                    f'{path}:{lineno}: not a descriptor cache line '
-                    '{"img_path": ..., "description": ...}') from e
+    for obj in load_jsonl(path, check=_check_cache_line):
+        cache[str(obj['img_path'])] = str(obj['description'])
     return cache
 
 

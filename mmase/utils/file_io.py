@@ -11,7 +11,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Any, Iterable, Iterator, List
+from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 
 def _tmp_path(path: str, suffix: str = '.tmp') -> str:
@@ -111,14 +111,21 @@ def load_json(path: str, what: str = 'file') -> Any:
         raise ValueError(f'{path}: invalid JSON ({e})') from e
 
 
-def load_jsonl(path: str) -> List[dict]:
+def load_jsonl(path: str,
+               check: Optional[Callable[[dict, str], None]] = None
+               ) -> List[dict]:
     """Load a JSON-lines file; errors name the file and the line number.
 
     Args:
         path (str): JSONL file.
+        check (callable, optional): Called as ``check(row, where)`` for each
+            row as it is read (``where`` is ``'<path>:<line>'``), so the
+            first bad line in file order is the one reported. Defaults to
+            None.
 
     Returns:
-        List[dict]: One dict per non-empty line.
+        List[dict]: One dict per non-empty line, with its line number in
+        ``'__line__'``.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'annotation file not found: {path}')
@@ -136,6 +143,8 @@ def load_jsonl(path: str) -> List[dict]:
                 raise ValueError(
                     f'{path}:{lineno}: expected a JSON object, got '
                     f'{type(row).__name__}')
+            if check is not None:
+                check(row, f'{path}:{lineno}')
             row['__line__'] = lineno
             rows.append(row)
     return rows

@@ -99,3 +99,19 @@ def test_atomic_output_dir_swaps_and_rolls_back(tmp_path):
     with pytest.raises(FileExistsError, match='output directory exists'):
         with atomic_output_dir(str(out), overwrite=False):
             pass
+
+
+def test_load_jsonl_check_reports_first_bad_line(tmp_path):
+    path = tmp_path / 'rows.jsonl'
+    path.write_text('{"a": 1}\n{"b": 2}\nnot json\n')
+    seen = []
+
+    def check(row, where):
+        seen.append(where)
+        if 'a' not in row:
+            raise ValueError(f'{where}: missing field "a"')
+
+    # line 2 fails the check before line 3 fails to parse
+    with pytest.raises(ValueError, match=r'rows\.jsonl:2: missing field "a"'):
+        load_jsonl(str(path), check=check)
+    assert seen == [f'{path}:1', f'{path}:2']

@@ -16,14 +16,13 @@ Examples::
 """
 import argparse
 import glob
-import json
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from mmase.utils.file_io import atomic_file  # noqa: E402
+from mmase.utils.file_io import atomic_file, load_jsonl  # noqa: E402
 
 Series = Dict[str, Tuple[List[float], List[float]]]
 
@@ -70,34 +69,28 @@ def load_scalars(path: str) -> Tuple[Series, Series]:
         keys and ``val`` {key: (epochs, values)} for metric keys.
 
     Raises:
-        ValueError: a line is not JSON (message names file and line).
+        ValueError: a line is not a JSON object (message names file and
+            line).
     """
     train: Series = {}
     val: Series = {}
-    with open(path) as f:
-        for i, line in enumerate(f):
-            line = line.strip()
-            if not line:
+    for rec in load_jsonl(path):
+        rec.pop('__line__')
+        step = rec.get('step', rec.get('iter', rec.get('epoch')))
+        if step is None:
+            continue
+        is_val = any(_is_metric(k) for k in rec)
+        for k, v in rec.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{path}: line {i + 1} is not JSON ({e})')
-            step = rec.get('step', rec.get('iter', rec.get('epoch')))
-            if step is None:
+            if k.startswith('loss') and not is_val:
+                xs, ys = train.setdefault(k, ([], []))
+            elif is_val and _is_metric(k):
+                xs, ys = val.setdefault(k, ([], []))
+            else:
                 continue
-            is_val = any(_is_metric(k) for k in rec)
-            for k, v in rec.items():
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    continue
-                if k.startswith('loss') and not is_val:
-                    xs, ys = train.setdefault(k, ([], []))
-                elif is_val and _is_metric(k):
-                    xs, ys = val.setdefault(k, ([], []))
-                else:
-                    continue
-                xs.append(float(step))
-                ys.append(float(v))
+            xs.append(float(step))
+            ys.append(float(v))
     return train, val
 
 
