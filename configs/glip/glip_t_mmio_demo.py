@@ -19,7 +19,7 @@
 _base_ = './glip_t_mmio.py'
 
 lang_model_name = 'work_dirs/tiny_bert'
-img_scale = (320, 320)
+img_scale = _base_.mmio_demo_img_scale
 max_epochs = 4
 num_train_vocab = 40
 
@@ -40,35 +40,11 @@ model = dict(
     language_model=dict(name=lang_model_name),
     test_cfg=dict(score_thr=0.001))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(
-        type='RandomVocabulary',
-        num_vocab=num_train_vocab,
-        use_descriptions_prob=0.0),
-    dict(type='VocabularyAsText'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'texts',
-                   'text', 'custom_entities')),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='LoadVocabulary'),
-    dict(type='VocabularyAsText'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'texts', 'text', 'custom_entities')),
-]
+# the parent's pipeline with the shared transforms at 320 px
+train_pipeline = _base_.mmio_demo_train_transforms + \
+    _base_.train_pipeline[len(_base_.mmio_train_transforms):]
+test_pipeline = _base_.mmio_demo_test_transforms + \
+    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
 train_dataloader = dict(
     batch_size=8,
     num_workers=1,

@@ -29,7 +29,7 @@ load_from = None
 
 dataset_type = 'MMIODataset'
 data_root = _base_.mmio_data_root
-img_scale = (640, 640)
+img_scale = _base_.mmio_img_scale
 # The caption is at most 256 BERT tokens (about 5 per class name).
 num_train_vocab = 40
 # Test vocabulary as in mmio_zeroshot.py: 'all' (seen + unseen names; the
@@ -41,12 +41,7 @@ backend_args = None
 
 model = dict(language_model=dict(name=lang_model_name))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+train_pipeline = _base_.mmio_train_transforms + [
     dict(
         type='RandomVocabulary',
         num_vocab=num_train_vocab,
@@ -54,21 +49,16 @@ train_pipeline = [
     dict(type='VocabularyAsText'),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'texts',
-                   'text', 'custom_entities')),
+        meta_keys=_base_.mmio_train_meta_keys +
+        ('texts', 'text', 'custom_entities')),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
+test_pipeline = _base_.mmio_test_transforms + [
     dict(type='LoadVocabulary'),
     dict(type='VocabularyAsText'),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'texts', 'text', 'custom_entities')),
+        meta_keys=_base_.mmio_test_meta_keys +
+        ('texts', 'text', 'custom_entities')),
 ]
 
 train_dataloader = dict(

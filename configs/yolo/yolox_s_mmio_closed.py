@@ -19,33 +19,18 @@ custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 num_classes = 38
 dataset_type = 'MMIODataset'
 data_root = _base_.mmio_data_root
-img_scale = (640, 640)
+img_scale = _base_.mmio_img_scale
 backend_args = None
 
 model = dict(
     data_preprocessor=dict(batch_augments=None),
     bbox_head=dict(num_classes=num_classes))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'flip', 'flip_direction')),
+train_pipeline = _base_.mmio_train_transforms + [
+    dict(type='PackDetInputs', meta_keys=_base_.mmio_train_meta_keys),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
+test_pipeline = _base_.mmio_test_transforms + [
+    dict(type='PackDetInputs', meta_keys=_base_.mmio_test_meta_keys),
 ]
 
 train_dataloader = dict(

@@ -14,7 +14,7 @@ _base_ = [
 text_model_name = 'openai/clip-vit-base-patch32'
 text_channels = 512  # CLIP ViT-B/32 projection dim
 
-img_scale = (640, 640)
+img_scale = _base_.mmio_img_scale
 deepen_factor = 0.33
 widen_factor = 0.5
 last_stage_out_channels = 1024

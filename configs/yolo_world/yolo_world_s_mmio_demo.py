@@ -10,7 +10,7 @@
 _base_ = './yolo_world_s_mmio.py'
 
 text_channels = 384
-img_scale = (320, 320)
+img_scale = _base_.mmio_demo_img_scale
 max_epochs = 3
 base_lr = 2e-3
 
@@ -27,29 +27,14 @@ model = dict(
         norm_cfg=dict(type='BN', momentum=0.03, eps=0.001)),
     test_cfg=dict(score_thr=0.001, max_per_img=100))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+train_pipeline = _base_.mmio_demo_train_transforms + [
     dict(type='RandomVocabulary', num_vocab=26, use_descriptions_prob=0.2),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'texts')),
+        meta_keys=_base_.mmio_train_meta_keys + ('texts', )),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='LoadVocabulary'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'texts')),
-]
+test_pipeline = _base_.mmio_demo_test_transforms + \
+    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
 train_dataloader = dict(
     batch_size=8,
     num_workers=1,

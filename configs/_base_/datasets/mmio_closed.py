@@ -2,41 +2,30 @@
 # classes). Same pipelines as mmio_zeroshot.py; the vocabulary is every class.
 # Data: `python tools/data/make_synthetic.py mmio --out data/mmio_synth`.
 #
-# `img_scale` is the paper's 640; a config that changes it must redefine the
-# pipelines too (see mmio_zeroshot.py).
+# 640 px inputs; a config at another size redefines the pipelines (see
+# mmio_zeroshot.py).
 _base_ = './mmio_datasets.py'
 
 dataset_type = 'MMIODataset'
 data_root = _base_.mmio_data_root
-img_scale = (640, 640)
+img_scale = _base_.mmio_img_scale
 num_train_vocab = 80
 backend_args = None
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+train_pipeline = _base_.mmio_train_transforms + [
     dict(
         type='RandomVocabulary',
         num_vocab=num_train_vocab,
         use_descriptions_prob=0.2),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'texts')),
+        meta_keys=_base_.mmio_train_meta_keys + ('texts', )),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
+test_pipeline = _base_.mmio_test_transforms + [
     dict(type='LoadVocabulary'),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'texts')),
+        meta_keys=_base_.mmio_test_meta_keys + ('texts', )),
 ]
 
 train_dataloader = dict(

@@ -71,3 +71,41 @@ mmio_closed_evaluator = [
         split_path=mmio_data_root + 'split.json',
         backend_args=None),
 ]
+
+
+# The transforms every method shares (load, resize, flip, pad), so all rows
+# of a table see the same augmentation. A config appends its vocabulary
+# transforms and PackDetInputs, e.g.
+#   train_pipeline = _base_.mmio_train_transforms + [
+#       dict(type='PackDetInputs', meta_keys=_base_.mmio_train_meta_keys)]
+# `mmio_demo_*` are the same at the 320 px of the CPU demo configs.
+def _train_transforms(scale):
+    return [
+        dict(type='LoadImageFromFile', backend_args=None),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='Resize', scale=scale, keep_ratio=True),
+        dict(type='RandomFlip', prob=0.5,
+             direction=['horizontal', 'vertical']),
+        dict(type='Pad', size=scale, pad_val=dict(img=(114, 114, 114))),
+    ]
+
+
+def _test_transforms(scale):
+    return [
+        dict(type='LoadImageFromFile', backend_args=None),
+        dict(type='Resize', scale=scale, keep_ratio=True),
+        dict(type='Pad', size=scale, pad_val=dict(img=(114, 114, 114))),
+        dict(type='LoadAnnotations', with_bbox=True),
+    ]
+
+
+mmio_img_scale = (640, 640)
+mmio_demo_img_scale = (320, 320)
+mmio_train_transforms = _train_transforms(mmio_img_scale)
+mmio_test_transforms = _test_transforms(mmio_img_scale)
+mmio_demo_train_transforms = _train_transforms(mmio_demo_img_scale)
+mmio_demo_test_transforms = _test_transforms(mmio_demo_img_scale)
+mmio_train_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
+                        'scale_factor', 'flip', 'flip_direction')
+mmio_test_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
+                       'scale_factor')

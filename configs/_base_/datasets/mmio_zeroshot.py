@@ -4,16 +4,17 @@
 # Data: `python tools/data/make_synthetic.py mmio --out data/mmio_synth`
 # (or a real MMIO set converted with tools/data/merge_coco.py, same layout).
 #
-# `img_scale` is the paper's 640. A config that changes it must also redefine
-# the pipelines below (mmengine resolves them when this file is read), e.g.
-#   img_scale = (320, 320)
-#   train_pipeline = [...]  # same list with the new img_scale
+# The input size is the paper's 640 (`mmio_img_scale`, in the shared
+# transforms of mmio_datasets.py). A config at another size redefines the
+# pipelines (mmengine resolves them when this file is read), e.g. the CPU
+# demos at 320 px:
+#   train_pipeline = _base_.mmio_demo_train_transforms + [...]
 #   train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 _base_ = './mmio_datasets.py'
 
 dataset_type = 'MMIODataset'
 data_root = _base_.mmio_data_root
-img_scale = (640, 640)
+img_scale = _base_.mmio_img_scale
 # classes per training image: all positives + random negatives up to this
 num_train_vocab = 80
 # Test vocabulary: 'all' (seen + unseen names; the metric reports unseen,
@@ -21,31 +22,20 @@ num_train_vocab = 80
 test_vocabulary = 'all'
 backend_args = None
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+train_pipeline = _base_.mmio_train_transforms + [
     dict(
         type='RandomVocabulary',
         num_vocab=num_train_vocab,
         use_descriptions_prob=0.2),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'texts')),
+        meta_keys=_base_.mmio_train_meta_keys + ('texts', )),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
+test_pipeline = _base_.mmio_test_transforms + [
     dict(type='LoadVocabulary'),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'texts')),
+        meta_keys=_base_.mmio_test_meta_keys + ('texts', )),
 ]
 
 train_dataloader = dict(
