@@ -1,6 +1,7 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Open-vocabulary YOLOv8-style head (YOLO-World / RTVP detector head)."""
 import copy
+import inspect
 import math
 from typing import List, Optional, Sequence, Tuple
 
@@ -63,7 +64,11 @@ class YOLOWorldHead(BaseDenseHead):
             None (the first level's channels).
         reg_feat_channels (int, optional): Box branch width. Defaults to
             None (``max(16, C0 // 4, 4 * reg_max)``, as in YOLOv8).
-        contrastive_head (dict): Classifier config.
+        contrastive_head (dict): Classifier config, one per level:
+            ``RegionTextContrastiveHead`` (L2-normalised regions and texts,
+            YOLO-World v1) or ``BNContrastiveHead`` (BatchNorm on the
+            regions, YOLO-World v2). ``embed_dims`` and ``norm_cfg`` are
+            filled in from the head when the classifier takes them.
             Defaults to dict(type='RegionTextContrastiveHead').
         bbox_coder (dict): Box coder. Defaults to
             dict(type='DistancePointBBoxCoder').
@@ -185,8 +190,23 @@ class YOLOWorldHead(BaseDenseHead):
                         padding=1,
                         **cfg),
                     nn.Conv2d(self.cls_feat_channels, self.embed_dims, 1)))
-            self.cls_contrasts.append(
-                MODELS.build(copy.deepcopy(self.contrastive_head_cfg)))
+            self.cls_contrasts.append(self._build_contrastive_head())
+
+    def _build_contrastive_head(self) -> nn.Module:
+        """One level's classifier; ``embed_dims`` and ``norm_cfg`` come
+        from the head when the classifier takes them and the config does
+        not set them (e.g. :class:`BNContrastiveHead`)."""
+        cfg = copy.deepcopy(self.contrastive_head_cfg)
+        head_type = cfg.get('type')
+        head_cls = MODELS.get(head_type) if isinstance(head_type,
+                                                       str) else head_type
+        if head_cls is not None:
+            params = inspect.signature(head_cls.__init__).parameters
+            if 'embed_dims' in params:
+                cfg.setdefault('embed_dims', self.embed_dims)
+            if 'norm_cfg' in params:
+                cfg.setdefault('norm_cfg', self.norm_cfg)
+        return MODELS.build(cfg)
 
     def init_weights(self) -> None:
         """Initialise weights; the box branch starts with bias 1 (a box a

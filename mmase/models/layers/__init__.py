@@ -1,4 +1,5 @@
 # Copyright (c) mmase contributors. All rights reserved.
+from .bn_contrastive_head import BNContrastiveHead
 from .c2f import C2f, C2fBottleneck
 from .image_pooling_attention import ImagePoolingAttention
 from .max_sigmoid_attn_block import MaxSigmoidAttnBlock
@@ -11,7 +12,7 @@ from .uncertainty_scorer import UncertaintyScorer
 from .visual_prompt_refiner import VisualPromptRefiner
 
 __all__ = [
-    'C2f', 'C2fBottleneck', 'ImagePoolingAttention', 'MaxSigmoidAttnBlock',
+    'BNContrastiveHead', 'C2f', 'C2fBottleneck', 'ImagePoolingAttention', 'MaxSigmoidAttnBlock',
     'MaxSigmoidCSPLayer', 'RegionTextContrastiveHead',
     'ExpertDomainAdapter', 'SparseSelection', 'TextVisualPromptInteraction',
     'UncertaintyScorer', 'VisualPromptRefiner'
