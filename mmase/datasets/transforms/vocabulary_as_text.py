@@ -4,6 +4,8 @@ detectors (GLIP, Grounding DINO)."""
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 
+from .load_vocabulary import split_class_names
+
 
 @TRANSFORMS.register_module()
 class VocabularyAsText(BaseTransform):
@@ -19,8 +21,15 @@ class VocabularyAsText(BaseTransform):
     vocabularies. The tuple type matters: the detectors compare the prompts
     of a batch with ``set()``.
 
-    Required keys: ``texts`` (list of str). Added keys: ``text`` (tuple of
-    str), ``custom_entities`` (bool).
+    Without ``texts`` (no vocabulary transform before it), a ``text`` that
+    mmdet's ``DetInferencer`` put into the results (``inferencer(img,
+    texts='crack . dent')``) is read the same way, one entity per name (see
+    :func:`split_class_names`), so GLIP/Grounding DINO configs of mmase give
+    the same labels for the same prompt as the YOLO-World/RTVP ones.
+
+    Required keys: ``texts`` (list of str) or ``text`` (str or sequence of
+    str). Added or modified keys: ``text`` (tuple of str),
+    ``custom_entities`` (bool).
 
     Args:
         custom_entities (bool): Value of ``results['custom_entities']``.
@@ -40,11 +49,16 @@ class VocabularyAsText(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Add ``text`` and ``custom_entities``."""
         texts = results.get('texts', None)
+        if texts is None and results.get('text') is not None:
+            texts = split_class_names(
+                results['text'],
+                field=f'text of {results.get("img_path", "<image>")}')
         if texts is None:
             raise KeyError(
-                f'VocabularyAsText: `texts` missing from the results of '
-                f'{results.get("img_path", "<unknown image>")}; put '
-                'RandomVocabulary or LoadVocabulary before it')
+                f'VocabularyAsText: neither `texts` nor `text` in the '
+                f'results of {results.get("img_path", "<unknown image>")}; '
+                'put RandomVocabulary or LoadVocabulary before it, or give '
+                'the class names (DetInferencer: texts=...)')
         prompts = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):

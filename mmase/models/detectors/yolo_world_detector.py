@@ -28,7 +28,8 @@ class YOLOWorldDetector(SingleStageDetector):
 
     The vocabulary of an image is ``data_sample.texts`` (one prompt per
     class; gt labels and predicted labels index into it) or, when the
-    samples carry none, the one given to :meth:`set_vocabulary`. A prompt
+    samples carry none, the one given to :meth:`set_vocabulary`, else the
+    classes of ``dataset_meta``. Predictions carry ``label_names``. A prompt
     may be a list of strings (name and descriptions): their L2-normalised
     embeddings are averaged and re-normalised (prompt ensembling).
     Vocabularies of different sizes are padded at the end and masked.
@@ -158,6 +159,30 @@ class YOLOWorldDetector(SingleStageDetector):
         self._text_cache.clear()  # cached embeddings on the old device
         return super()._apply(fn, *args, **kwargs)
 
+    def _fallback_vocabulary(self) -> Optional[List[Prompt]]:
+        """The vocabulary of samples without ``texts``: the one of
+        :meth:`set_vocabulary` (or ``vocabulary=`` in the config), else the
+        class names of ``dataset_meta`` (set by mmdet's ``DetInferencer``
+        and ``init_detector`` from the checkpoint), else None."""
+        if self._vocabulary is not None:
+            return self._vocabulary
+        classes = (getattr(self, 'dataset_meta', None) or {}).get('classes')
+        return list(classes) if classes else None
+
+    def add_pred_to_datasample(self, data_samples: SampleList,
+                               results_list) -> SampleList:
+        """Attach predictions, with ``label_names``: the vocabulary entry
+        (its first string) of each label, as mmdet's grounding detectors
+        do, so ``DetLocalVisualizer`` and ``DetInferencer`` name a box by
+        the prompt of its own image."""
+        vocabs = self._sample_vocabularies(data_samples)
+        for vocab, results in zip(vocabs, results_list):
+            names = [p if isinstance(p, str) else p[0] for p in vocab]
+            results.label_names = [
+                names[i] for i in results.labels.tolist()
+            ]
+        return super().add_pred_to_datasample(data_samples, results_list)
+
     def _sample_vocabularies(
             self, batch_data_samples: OptSampleList) -> List[List[Prompt]]:
         vocabs = []
@@ -166,13 +191,13 @@ class YOLOWorldDetector(SingleStageDetector):
             texts = sample.get('texts', None) if hasattr(
                 sample, 'get') else None
             if texts is None:
-                texts = self._vocabulary
+                texts = self._fallback_vocabulary()
             if texts is None:
                 raise ValueError(
                     f'YOLOWorldDetector: data sample {i} has no `texts` and '
                     'no vocabulary was set; add `texts` to the meta_keys of '
-                    'PackDetInputs (LoadVocabulary/RandomVocabulary) or '
-                    'call `set_vocabulary(texts)`')
+                    'PackDetInputs (LoadVocabulary/RandomVocabulary), pass '
+                    'texts= to DetInferencer or call `set_vocabulary(texts)`')
             if isinstance(texts, str):
                 raise TypeError(
                     f'YOLOWorldDetector: data sample {i} field `texts` must '

@@ -85,5 +85,38 @@ def test_load_vocabulary_modes():
         dict(texts=texts))['texts'] == ['spot: a dark spot', 'hole']
     with pytest.raises(ValueError, match='text_mode'):
         LoadVocabulary('random')
-    with pytest.raises(KeyError, match='texts'):
-        LoadVocabulary()(dict())
+
+
+def test_load_vocabulary_reads_mmdet_text_key():
+    """DetInferencer(...)(img, texts='a . b') gives ``text`` and
+    ``custom_entities``, not ``texts``."""
+    t = LoadVocabulary('name_and_description')
+    for custom in (True, False):  # one class per name either way
+        out = t(dict(img_path='x.png', text='white spot . 0.5 mm crack .',
+                     custom_entities=custom))
+        assert out['texts'] == ['white spot', '0.5 mm crack']
+        assert out['custom_entities'] is custom  # kept for GLIP/GDINO
+    # one tuple per image (DetInferencer's texts=[...] form); it wins over
+    # a dataset's texts, as the caller asked for it
+    out = t(dict(text=('spot', ' hole '), texts=[['crack', 'long']]))
+    assert out['texts'] == ['spot', 'hole']
+    assert t(dict(text='spot, hole'))['texts'] == ['spot', 'hole']
+    assert t(dict(text='spot. hole.'))['texts'] == ['spot', 'hole']
+
+
+def test_load_vocabulary_without_texts_leaves_it_to_the_model():
+    out = LoadVocabulary()(dict(img_path='x.png'))
+    assert 'texts' not in out  # PackDetInputs then packs none
+    out = LoadVocabulary()(dict(img_path='x.png', text=None))
+    assert 'texts' not in out
+
+
+@pytest.mark.parametrize('text,msg', [
+    (' . ', r"text of x\.png: no class name in ' \. '"),
+    ('a . b . a', r"text of x\.png: duplicate class names \['a'\]"),
+    (('a', ''), r'text of x\.png\[1\] must be a non-empty string'),
+    (3, 'text of x.png must be a string or a list of strings, got int'),
+])
+def test_load_vocabulary_bad_text(text, msg):
+    with pytest.raises(ValueError, match=msg):
+        LoadVocabulary()(dict(img_path='x.png', text=text))
