@@ -14,38 +14,64 @@ Backends:
 - ``'vlm_llm'``: VLM description, then LLM combination (the paper's
   pipeline);
 - ``'vlm'``: the VLM description only;
+- ``'measure'``: no model; :class:`MeasureDescriber` measures the dots of
+  the image (:mod:`mmase.apis.ase_measure`) and says in words where they
+  are denser, paler or missing, or shifted: a deterministic stand-in for a
+  VLM that carries information from the pixels into the text branch;
 - ``'record'``: no model; the descriptor is the ``record_descriptor.txt``
-  template filled from the record (a cheap, deterministic baseline and the
-  fallback when no model weights are available).
+  template filled from the record (restates the record in words; it adds
+  nothing the record does not hold).
+
+The prompt templates ship in the package (``mmase/resources/ase_prompts``,
+read through :mod:`importlib.resources`).
 
 The cache is rewritten atomically (temporary file + ``os.replace``) after
 every ``flush_every`` batches, and a run skips every image already in the
-cache, so an interrupted run resumes where it stopped.
+cache, so an interrupted run resumes where it stopped (a cache whose last
+line was cut resumes from the lines before it).
 """
+import json
 import os.path as osp
+import warnings
 from collections import OrderedDict
+from importlib import resources
 from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
 
 from mmase.utils.file_io import dump_jsonl_atomic, load_jsonl
 
-PROMPT_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-    'ase', 'prompts')
+#: Package folder of the prompt templates (``mmase/resources/ase_prompts``).
+PROMPT_RESOURCE = ('resources', 'ase_prompts')
+
+
+def packaged_prompts() -> List[str]:
+    """Names of the prompt files shipped with mmase."""
+    folder = resources.files('mmase').joinpath(*PROMPT_RESOURCE)
+    return sorted(p.name for p in folder.iterdir()
+                  if p.is_file() and p.name.endswith('.txt'))
 
 
 def load_template(path: str) -> str:
-    """Read a prompt template file (trailing newline stripped).
+    """Read a prompt template (trailing newline stripped).
 
     Args:
-        path (str): Template file.
+        path (str): A file, or the bare name of a packaged prompt
+            (``'vlm_describe.txt'``, see :func:`packaged_prompts`).
 
     Returns:
         str: The template.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'prompt template not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        return f.read().rstrip('\n')
+    if osp.isfile(path):
+        with open(path, encoding='utf-8') as f:
+            return f.read().rstrip('\n')
+    if osp.basename(path) == path:
+        res = resources.files('mmase').joinpath(*PROMPT_RESOURCE, path)
+        if res.is_file():
+            return res.read_text(encoding='utf-8').rstrip('\n')
+    raise FileNotFoundError(
+        f'prompt template not found: {path} (neither a file nor one of the '
+        f'packaged prompts {packaged_prompts()})')
 
 
 def format_record(record: Optional[dict]) -> str:
@@ -70,9 +96,13 @@ def _check_annotation(obj: dict, where: str) -> None:
 
 
 def _check_cache_line(obj: dict, where: str) -> None:
-    if 'img_path' not in obj or 'description' not in obj:
+    if 'label' in obj or 'record' in obj:
+        raise ValueError(f'{where}: has a "label" / "record" field: this is '
+                         'an annotation file, not a descriptor cache')
+    if not isinstance(obj.get('img_path'), str) or not isinstance(
+            obj.get('description'), str):
         raise ValueError(f'{where}: not a descriptor cache line '
-                         '{"img_path": ..., "description": ...}')
+                         '{"img_path": "...", "description": "..."}')
 
 
 def read_annotations(data_root: str, ann_files: Sequence[str]) -> List[dict]:
@@ -116,9 +146,50 @@ def load_cache(path: str) -> 'OrderedDict[str, str]':
     cache: 'OrderedDict[str, str]' = OrderedDict()
     if not osp.isfile(path):
         return cache
-    for obj in load_jsonl(path, check=_check_cache_line):
-        cache[str(obj['img_path'])] = str(obj['description'])
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().split('\n')
+    last = max((i for i, line in enumerate(lines) if line.strip()),
+               default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        where = f'{path}:{i + 1}'
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            if i == last:  # a cut last line (killed copy, full disk)
+                warnings.warn(f'{where}: last line is not complete JSON; '
+                              f'resuming from the {len(cache)} lines before '
+                              'it (that image is described again)')
+                break
+            raise ValueError(f'{where}: invalid JSON ({e})') from e
+        if not isinstance(obj, dict):
+            raise ValueError(f'{where}: expected a JSON object')
+        _check_cache_line(obj, where)
+        cache[obj['img_path']] = obj['description']
     return cache
+
+
+def check_output_path(out_file: str, inputs: Iterable[str]) -> None:
+    """Refuse an output path that is one of the run's inputs.
+
+    Args:
+        out_file (str): The cache to write.
+        inputs (Iterable[str]): Every file the run reads (annotation files,
+            meta.json, prompts, images).
+
+    Raises:
+        ValueError: ``out_file`` is a folder or one of ``inputs``.
+    """
+    if osp.isdir(out_file):
+        raise ValueError(f'--out {out_file} is a folder; give a .jsonl file')
+    real = osp.realpath(out_file)
+    for path in inputs:
+        if path and osp.realpath(path) == real:
+            raise ValueError(
+                f'--out {out_file} is an input of this run ({path}); '
+                'writing the cache there would replace it. Choose another '
+                'file (default: <data_root>/descriptions.jsonl)')
 
 
 def write_cache(path: str, cache: Dict[str, str]) -> None:
@@ -143,10 +214,38 @@ def _clean(text: str, max_chars: int) -> str:
 
 
 def _strip_prefix(text: str, prefix: str) -> str:
-    t, p = text.strip(), prefix.strip()
-    if p and t.lower().startswith(p.lower()):
-        return t[len(p):].strip()
-    return t
+    """Remove ``prefix`` from the start of ``text``.
+
+    Case and whitespace are ignored: tokenizers decode a prompt with their
+    own spacing and casing (BERT's gives ``'image : where'`` for
+    ``'Image: where'``).
+    """
+    t = text.strip()
+    p = ''.join(prefix.lower().split())
+    if not p:
+        return t
+    low, i, j = t.lower(), 0, 0
+    while i < len(low) and j < len(p):
+        if low[i].isspace():
+            i += 1
+        elif low[i] == p[j]:
+            i += 1
+            j += 1
+        else:
+            return t
+    return t[i:].strip() if j == len(p) else t
+
+
+def _torch_dtype(dtype: Optional[str]):
+    """``'float16'`` -> ``torch.float16``; None and ``'auto'`` pass."""
+    if dtype is None or dtype == 'auto':
+        return dtype
+    import torch
+    value = getattr(torch, str(dtype), None)
+    if not isinstance(value, torch.dtype):
+        raise ValueError(f'unknown dtype {dtype!r}; use auto, float32, '
+                         'float16 or bfloat16')
+    return value
 
 
 def _device(device: Optional[str]) -> str:
@@ -156,12 +255,12 @@ def _device(device: Optional[str]) -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
-def _from_pretrained(loader, name: str, what: str):
+def _from_pretrained(loader, name: str, what: str, **kwargs):
     """Load offline, with one clear error naming the model path."""
     if (osp.isabs(name) or name.startswith('.')) and not osp.isdir(name):
         raise FileNotFoundError(f'{what} model directory not found: {name}')
     try:
-        return loader(name, local_files_only=True)
+        return loader(name, local_files_only=True, **kwargs)
     except (OSError, ValueError) as e:
         raise FileNotFoundError(
             f'cannot load {what} model {name!r} from local files: {e}') from e
@@ -254,6 +353,102 @@ class RecordDescriber:
         return out
 
 
+class MeasureDescriber:
+    """The ``measure`` backend: say in words what the dots of an image do.
+
+    A deterministic stand-in for the VLM step (no model): the dots are
+    measured (:func:`mmase.apis.ase_measure.detect_dots`) and each cell of a
+    3 x 3 grid is compared with the median cell of the same image, so
+    board-to-board variation (pitch, dot size, print intensity) cancels and
+    only a local difference is reported:
+
+    - *denser*: the cell holds more pink than the median cell by more than
+      ``pink_threshold`` (relative): more dots, or larger or darker ones. It
+      judges density by the amount of pink, as the eye does at a glance, so
+      larger dots also read as denser; counting and sizing dots is what the
+      record's numbers are for;
+    - *paler or missing*: less pink by more than ``pink_threshold``;
+    - *shifted*: the median offset of the cell's dots from the image's
+      lattice exceeds ``shift_threshold`` pitches (a coherent
+      displacement; dots packed on a finer lattice scatter around the nodes
+      and do not count as shifted).
+
+    Degrees: ``slightly`` below twice the threshold, ``much`` from four
+    times. Example: ``"The dots are much denser in the lower left and in
+    the bottom. Elsewhere the lattice looks even."``
+
+    Args:
+        pink_threshold (float): Relative pink difference to report.
+            Defaults to 0.12.
+        shift_threshold (float): Displacement to report, in pitches.
+            Defaults to 0.12.
+        max_chars (int): Length limit of a description. Defaults to 512.
+    """
+
+    SIDES = (('all along the top', (0, 1, 2)),
+             ('all along the bottom', (6, 7, 8)),
+             ('all along the left side', (0, 3, 6)),
+             ('all along the right side', (2, 5, 8)))
+
+    def __init__(self,
+                 pink_threshold: float = 0.12,
+                 shift_threshold: float = 0.12,
+                 max_chars: int = 512) -> None:
+        self.pink_threshold = pink_threshold
+        self.shift_threshold = shift_threshold
+        self.max_chars = max_chars
+
+    def _where(self, cells: List[int]) -> str:
+        from mmase.apis.ase_measure import REGION_NAMES
+        left = list(cells)
+        parts = []
+        for phrase, side in self.SIDES:
+            if all(c in left for c in side):
+                parts.append(phrase)
+                left = [c for c in left if c not in side]
+        parts += [f'in the {REGION_NAMES[c]}' for c in left]
+        if len(parts) == 1:
+            return parts[0]
+        return ', '.join(parts[:-1]) + ' and ' + parts[-1]
+
+    def _degree(self, value: float, threshold: float) -> str:
+        if value < 2 * threshold:
+            return 'slightly '
+        return 'much ' if value >= 4 * threshold else ''
+
+    def describe(self, img: np.ndarray) -> str:
+        """Description of one uint8 RGB image."""
+        from mmase.apis.ase_measure import detect_dots, region_stats
+        cells = region_stats(detect_dots(img))
+        pink = np.array([c['pink'] for c in cells])
+        shift = np.array([c['shift'] for c in cells])
+        rel = pink / max(float(np.median(pink)), 1e-6) - 1
+        sentences = []
+        for name, values, sign, thr in (
+                ('denser', rel, 1, self.pink_threshold),
+                ('paler or missing', rel, -1, self.pink_threshold)):
+            hit = [i for i in np.argsort(-sign * values)
+                   if sign * values[i] > thr]
+            if hit:
+                deg = self._degree(float(sign * values[hit[0]]), thr)
+                sentences.append(f'The dots are {deg}{name} '
+                                 f'{self._where(hit)}.')
+        hit = [i for i in np.argsort(-shift)
+               if shift[i] > self.shift_threshold]
+        if hit:
+            deg = self._degree(float(shift[hit[0]]), self.shift_threshold)
+            sentences.append(f'The rows are {deg}shifted off the lattice '
+                             f'{self._where(hit)}.')
+        if not sentences:
+            return ('The dot lattice looks even everywhere: same density, '
+                    'colour and alignment.')
+        sentences.append('Elsewhere the lattice looks even.')
+        return _clean(' '.join(sentences), self.max_chars)
+
+    def __call__(self, images: list) -> List[str]:
+        return [self.describe(np.asarray(im.convert('RGB'))) for im in images]
+
+
 class VLMDescriber:
     """Describe images with a Hugging Face image-text-to-text model.
 
@@ -269,6 +464,8 @@ class VLMDescriber:
         max_new_tokens (int): Generation length. Defaults to 48.
         device (str, optional): Defaults to None (cuda if available).
         max_chars (int): Length limit of a description. Defaults to 512.
+        dtype (str, optional): Weight dtype (``'auto'``, ``'float32'``,
+            ``'float16'``, ``'bfloat16'``). Defaults to None (float32).
     """
 
     def __init__(self,
@@ -276,7 +473,8 @@ class VLMDescriber:
                  prompt: str,
                  max_new_tokens: int = 48,
                  device: Optional[str] = None,
-                 max_chars: int = 512) -> None:
+                 max_chars: int = 512,
+                 dtype: Optional[str] = None) -> None:
         import transformers as tf
         self.prompt = prompt
         self.max_new_tokens = max_new_tokens
@@ -285,6 +483,9 @@ class VLMDescriber:
         config = _from_pretrained(tf.AutoConfig.from_pretrained, model_name,
                                   'VLM')
         self.model_type = getattr(config, 'model_type', '')
+        kwargs = {}
+        if dtype is not None:
+            kwargs['torch_dtype'] = _torch_dtype(dtype)
         model = None
         errors = []
         for name in ('AutoModelForImageTextToText', 'AutoModelForVision2Seq'):
@@ -293,7 +494,7 @@ class VLMDescriber:
                 continue
             try:
                 model = loader.from_pretrained(
-                    model_name, local_files_only=True)
+                    model_name, local_files_only=True, **kwargs)
                 break
             except (ValueError, OSError, KeyError) as e:
                 errors.append(f'{name}: {e}')
@@ -325,6 +526,11 @@ class VLMDescriber:
         self.chat = bool(getattr(self.processor, 'chat_template', None))
         if self.chat:
             self.tokenizer.padding_side = 'left'
+        # a captioner's output starts with the prompt as its tokenizer
+        # decodes it (own casing and spacing): strip that form too
+        ids = self.tokenizer(prompt, add_special_tokens=False)['input_ids']
+        self.prompt_prefixes = (self.tokenizer.decode(
+            ids, skip_special_tokens=True), prompt)
 
     def _inputs(self, images: list) -> dict:
         n = len(images)
@@ -345,17 +551,29 @@ class VLMDescriber:
                 padding=True)
         return self.image_processor(images=images, return_tensors='pt')
 
+    def _strip_prompt(self, text: str) -> str:
+        for prefix in self.prompt_prefixes:
+            stripped = _strip_prefix(text, prefix)
+            if stripped != text.strip():
+                return stripped
+        return text.strip()
+
     def __call__(self, images: list) -> List[str]:
         import torch
         inputs = self._inputs(images)
+        dtype = self.model.dtype
         inputs = {
-            k: v.to(self.device) if hasattr(v, 'to') else v
+            k: (v.to(self.device, dtype) if torch.is_floating_point(v) else
+                v.to(self.device)) if torch.is_tensor(v) else v
             for k, v in inputs.items()
         }
+        kwargs = {}
+        if self.chat:  # BLIP passes its own pad id to its text decoder
+            kwargs['pad_token_id'] = self.tokenizer.pad_token_id
         with torch.no_grad():
             out = self.model.generate(
                 **inputs, max_new_tokens=self.max_new_tokens,
-                do_sample=False, num_beams=1)
+                do_sample=False, num_beams=1, **kwargs)
         decoder_only = ('input_ids' in inputs and
                         not self.model.config.is_encoder_decoder and
                         self.chat)
@@ -363,7 +581,7 @@ class VLMDescriber:
             out = out[:, inputs['input_ids'].shape[1]:]
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         if self.takes_text and not decoder_only:
-            texts = [_strip_prefix(t, self.prompt) for t in texts]
+            texts = [self._strip_prompt(t) for t in texts]
         return [_clean(t, self.max_chars) for t in texts]
 
 
@@ -379,6 +597,8 @@ class LLMCombiner:
         max_new_tokens (int): Generation length. Defaults to 48.
         device (str, optional): Defaults to None (cuda if available).
         max_chars (int): Length limit of a descriptor. Defaults to 512.
+        dtype (str, optional): Weight dtype (``'auto'``, ``'float32'``,
+            ``'float16'``, ``'bfloat16'``). Defaults to None (float32).
     """
 
     def __init__(self,
@@ -388,7 +608,8 @@ class LLMCombiner:
                  prior: str = '',
                  max_new_tokens: int = 48,
                  device: Optional[str] = None,
-                 max_chars: int = 512) -> None:
+                 max_chars: int = 512,
+                 dtype: Optional[str] = None) -> None:
         import transformers as tf
         self.template = template
         self.classes = ', '.join(classes)
@@ -398,8 +619,12 @@ class LLMCombiner:
         self.device = _device(device)
         self.tokenizer = _from_pretrained(tf.AutoTokenizer.from_pretrained,
                                           model_name, 'LLM tokenizer')
+        kwargs = {}
+        if dtype is not None:
+            kwargs['torch_dtype'] = _torch_dtype(dtype)
         self.model = _from_pretrained(tf.AutoModelForCausalLM.from_pretrained,
-                                      model_name, 'LLM').to(self.device).eval()
+                                      model_name, 'LLM',
+                                      **kwargs).to(self.device).eval()
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = (
                 self.tokenizer.eos_token or self.tokenizer.unk_token)
@@ -445,19 +670,23 @@ class DescriptorPipeline:
     """Image(s) + record(s) -> descriptor(s) for one backend.
 
     Args:
-        backend (str): ``'record'``, ``'vlm'`` or ``'vlm_llm'``.
+        backend (str): ``'record'``, ``'measure'``, ``'vlm'`` or
+            ``'vlm_llm'``.
         vlm (VLMDescriber, optional): Needed by ``'vlm'`` / ``'vlm_llm'``.
         llm (LLMCombiner, optional): Needed by ``'vlm_llm'``.
         record (RecordDescriber, optional): Needed by ``'record'``.
+        measure (MeasureDescriber, optional): Used by ``'measure'``.
+            Defaults to None (a default :class:`MeasureDescriber`).
     """
 
-    BACKENDS = ('record', 'vlm', 'vlm_llm')
+    BACKENDS = ('record', 'measure', 'vlm', 'vlm_llm')
 
     def __init__(self,
                  backend: str,
                  vlm: Optional[VLMDescriber] = None,
                  llm: Optional[LLMCombiner] = None,
-                 record: Optional[RecordDescriber] = None) -> None:
+                 record: Optional[RecordDescriber] = None,
+                 measure: Optional[MeasureDescriber] = None) -> None:
         if backend not in self.BACKENDS:
             raise ValueError(f'unknown backend {backend!r}, choose from '
                              f'{self.BACKENDS}')
@@ -469,6 +698,7 @@ class DescriptorPipeline:
             raise ValueError("backend 'record' needs a record template")
         self.backend = backend
         self.vlm, self.llm, self.record = vlm, llm, record
+        self.measure = measure or MeasureDescriber()
 
     def __call__(self, items: List[dict]) -> List[str]:
         if self.backend == 'record':
@@ -482,6 +712,8 @@ class DescriptorPipeline:
                     f'{item["img_path"]!r})')
             with Image.open(item['abs_path']) as im:
                 images.append(im.convert('RGB'))
+        if self.backend == 'measure':
+            return self.measure(images)
         descs = self.vlm(images)
         if self.backend == 'vlm':
             return descs
@@ -521,6 +753,9 @@ def run_describe(items: List[dict],
     """
     if batch_size <= 0:
         raise ValueError(f'batch_size must be > 0, got {batch_size}')
+    if flush_every <= 0:
+        raise ValueError(f'flush_every must be >= 1 (batches between cache '
+                         f'writes), got {flush_every}')
     cache = load_cache(out_file) if resume else OrderedDict()
     todo = [it for it in items if it['img_path'] not in cache]
     if limit is not None:

@@ -2,79 +2,101 @@
 """Procedural ASE-style multimodal defect classification set.
 
 The ASE paper (Hsu et al., "Progressive Alignment with VLM-LLM Feature to
-Augment Defect Classification for the ASE Dataset", Figures 1-2) describes
-AOI images made of a large number of pink dots whose pattern differs little
-between classes, each with a record of numeric and textual fields; image-only
-models struggle and the record carries much of the signal. The set is not
-public, so this module renders a stand-in with that property:
+Augment Defect Classification for the ASE Dataset") describes AOI images
+made of a large number of pink dots whose dense arrangement forms a pattern
+(Fig. 2) and a record of numeric and textual information "corresponding to
+the pink dots" (Fig. 1). The set is not public; this module renders a
+stand-in with the same structure:
 
-- images: a grid of pink dots on a light background, with per-image offset,
-  dot size and intensity jitter; each defect class changes one small patch of
-  the grid a little (dots shifted, faded, packed closer, or enlarged);
-- records: numeric fields whose class-conditional means differ by 1-2
-  standard deviations (so each field alone is weak), fields that are pure
-  noise, and text fields (machine id with a class-dependent distribution,
-  free operator notes that name the problem about half of the time);
-- 10 % of the records are "unreliable" (sensor fault): drawn as for a
-  normal sample, whatever the label.
+- **images**: a lattice of pink dots on a light background, with per-image
+  pitch, dot size, intensity, lattice phase, background tone, illumination
+  falloff and sensor noise. A defect class changes the dots inside one
+  region (a disc, or a band along one side, covering roughly 10-30 % of the
+  image) with a per-sample strength: ``shifted pattern`` (the lattice there
+  is displaced by a fraction of the pitch), ``faded dots`` (dots pale, the
+  weakest ones gone), ``dense cluster`` (a finer lattice there) and
+  ``enlarged dots`` (larger dots there). A person can name each pattern in
+  one sentence ("the dots in the upper right are shifted").
+- **records**: the image-derived numeric fields are *measured from the
+  rendered image* (:func:`mmase.apis.ase_measure.record_measurements`:
+  dot count, pitch, lattice offsets, offset RMS, dot diameter, intensity)
+  plus Gaussian sensor noise of the standard deviation given in
+  :data:`MEASUREMENT_NOISE`; a fraction of the records come from a faulty
+  sensor (the measurement of another, defect-free board); two process
+  fields are noise. The text fields have a weak class link: the machine id
+  is mildly biased for two classes and the operator note names the right
+  defect in about 20 % of the records (a wrong one in about 8 %).
+- **which modality carries what**: the record measures the whole image, so
+  a defect covering a small region moves it only a little next to the
+  board-to-board variation, and a shift barely moves anything but the
+  offset RMS; an image (or a description of it) shows *where* something is
+  different, but telling "more dots" from "larger dots" at a glance needs
+  the numbers. ``docs/data.md`` states the record-only, descriptor-only,
+  image-only and oracle scores.
 
-Default size 455 images, 5 classes with a long tail (200/100/75/50/30),
-stratified 60/20/20 into train/val/test. Deterministic per seed.
+Ground truth that is not part of the records (defect region, strength,
+which records are faulty, the noise levels) is written to
+``generator.json``. Default size 455 images, 5 classes with a long tail
+(200/100/75/50/30), stratified 60/20/20 into train/val/test; deterministic
+per seed.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+from mmase.apis.ase_measure import detect_dots, record_measurements
 from mmase.utils.file_io import (atomic_output_dir, dump_json_atomic,
                                   dump_jsonl_atomic)
 
 CLASSES = ('normal', 'shifted pattern', 'faded dots', 'dense cluster',
            'enlarged dots')
 CLASS_SHARES = (0.44, 0.22, 0.165, 0.11, 0.065)
-NUMERIC_FIELDS = ('dot_count', 'mean_intensity', 'x_offset_um',
-                  'y_offset_um', 'dot_diameter_um', 'pitch_um', 'yield_pct',
-                  'stage_temp_c', 'line_speed_mm_s')
+#: Record fields measured from the image.
+MEASURED_FIELDS = ('dot_count', 'pitch_um', 'x_offset_um', 'y_offset_um',
+                   'offset_rms_um', 'dot_diameter_um', 'mean_intensity')
+NUMERIC_FIELDS = MEASURED_FIELDS + ('stage_temp_c', 'line_speed_mm_s')
 TEXT_FIELDS = ('machine_id', 'lot', 'operator_note')
 
-# class-conditional mean shift of each numeric field, in units of its noise
-# standard deviation (fields not listed: 0)
-_SHIFTS = {
-    'normal': {},
-    'shifted pattern': {'offset': 2.0, 'yield_pct': -0.7},
-    'faded dots': {'dot_count': -1.5, 'mean_intensity': 1.2,
-                   'yield_pct': -0.9},
-    'dense cluster': {'pitch_um': -1.6, 'dot_count': 1.2},
-    'enlarged dots': {'dot_diameter_um': 1.8, 'mean_intensity': -0.9},
+#: Standard deviation of the sensor noise added to each measured field.
+MEASUREMENT_NOISE = {
+    'dot_count': 4.0,
+    'pitch_um': 0.3,
+    'x_offset_um': 1.0,
+    'y_offset_um': 1.0,
+    'offset_rms_um': 0.8,
+    'dot_diameter_um': 0.8,
+    'mean_intensity': 3.0,
 }
-_BASE = {  # (mean, std) of each numeric field for a normal sample
-    'dot_count': (420.0, 6.0), 'mean_intensity': (212.0, 1.5),
-    'x_offset_um': (0.0, 2.0), 'y_offset_um': (0.0, 2.0),
-    'dot_diameter_um': (38.0, 1.2), 'pitch_um': (80.0, 1.0),
-    'yield_pct': (97.5, 0.8), 'stage_temp_c': (23.0, 0.6),
-    'line_speed_mm_s': (150.0, 4.0),
-}
+#: Decimals kept per field when writing a record.
+_DECIMALS = {f: 2 for f in NUMERIC_FIELDS}
+_DECIMALS['dot_count'] = 0
+_PROCESS = {'stage_temp_c': (23.0, 0.6), 'line_speed_mm_s': (150.0, 4.0)}
+
+#: Share of the faded / dense / enlarged samples whose change covers the
+#: whole board (a process drift) instead of one region.
+WHOLE_BOARD_RATIO = 0.35
+#: Nominal lattice: this many dots across the image, 80 um apart.
+GRID_DOTS = 22
+NOMINAL_PITCH_UM = 80.0
+
 _NOTES = {
-    'normal': ['pattern uniform', 'looks fine', 'no visible issue',
-               'ok after recheck'],
-    'shifted pattern': ['grid looks misaligned', 'check stage alignment',
-                        'offset drift on one side'],
-    'faded dots': ['some dots pale', 'weak print in a corner',
-                   'possible missing dots'],
-    'dense cluster': ['dots crowded locally', 'pitch looks tight',
-                      'cluster near edge'],
-    'enlarged dots': ['dots look bloated', 'ink spread suspected',
-                      'dot size high'],
+    'shifted pattern': ['rows look misaligned', 'check stage alignment'],
+    'faded dots': ['some dots pale', 'weak print suspected'],
+    'dense cluster': ['dots crowded locally', 'pitch looks tight'],
+    'enlarged dots': ['dots look bloated', 'ink spread suspected'],
 }
-_GENERIC_NOTES = ['routine inspection', 'no comment', 'rechecked',
-                  'shift B', 'sampled for audit']
+_GENERIC_NOTES = ['routine inspection', 'no comment', 'rechecked', 'shift B',
+                  'sampled for audit', 'ok after recheck', 'looks fine']
 _MACHINES = ['AOI-01', 'AOI-02', 'AOI-03', 'AOI-04', 'AOI-05', 'AOI-06']
-_MACHINE_BIAS = {'shifted pattern': (['AOI-03', 'AOI-05'], 0.6),
-                 'enlarged dots': (['AOI-02'], 0.5)}
+_MACHINE_BIAS = {'shifted pattern': (['AOI-03', 'AOI-05'], 0.3),
+                 'enlarged dots': (['AOI-02'], 0.25)}
+_NOTE_RIGHT, _NOTE_WRONG = 0.2, 0.08
 
 PINK = np.array([228, 112, 168], np.float32)
+BACKGROUND = np.array([246, 240, 243], np.float32)
 
 
 def class_counts(num_images: int) -> List[int]:
@@ -87,8 +109,47 @@ def class_counts(num_images: int) -> List[int]:
     return counts
 
 
-def render_pattern(label: str, rng: np.random.Generator, img_size: int = 224,
-                   strength: float = 1.0) -> np.ndarray:
+def um_per_px(img_size: int) -> float:
+    """Physical pixel size: the nominal lattice spans the image."""
+    return NOMINAL_PITCH_UM * GRID_DOTS / img_size
+
+
+def _region(rng: np.random.Generator, size: int, label: str) -> dict:
+    """A random defect region: the whole board (a process drift; not for a
+    shift, which needs an unshifted rest to be seen), a disc, or a band
+    along one side."""
+    if label != 'shifted pattern' and rng.random() < WHOLE_BOARD_RATIO:
+        return dict(kind='whole')
+    if rng.random() < 0.5:
+        return dict(kind='disc',
+                    center=[float(v) for v in rng.uniform(0.25, 0.75, 2) *
+                            size],
+                    radius=float(rng.uniform(0.17, 0.27) * size))
+    return dict(kind='band', side=str(rng.choice(['left', 'right', 'top',
+                                                  'bottom'])),
+                width=float(rng.uniform(0.2, 0.33) * size))
+
+
+def _inside(region: Optional[dict], x: np.ndarray, y: np.ndarray,
+            size: int) -> np.ndarray:
+    if region is None:
+        return np.zeros(np.broadcast(x, y).shape, bool)
+    if region['kind'] == 'whole':
+        return np.ones(np.broadcast(x, y).shape, bool)
+    if region['kind'] == 'disc':
+        cx, cy = region['center']
+        return np.hypot(x - cx, y - cy) < region['radius']
+    side, width = region['side'], region['width']
+    return {'left': x < width, 'right': x > size - width,
+            'top': y < width, 'bottom': y > size - width}[side] & \
+        np.ones(np.broadcast(x, y).shape, bool)
+
+
+def render_pattern(label: str,
+                   rng: np.random.Generator,
+                   img_size: int = 224,
+                   strength: float = 1.0,
+                   region: Optional[dict] = None) -> Tuple[np.ndarray, dict]:
     """Render one pink-dot AOI image.
 
     Args:
@@ -97,88 +158,114 @@ def render_pattern(label: str, rng: np.random.Generator, img_size: int = 224,
         img_size (int): Square size in pixels. Defaults to 224.
         strength (float): Scale of the class-specific change.
             Defaults to 1.0.
+        region (dict, optional): The changed region, ``{'kind': 'whole'}``,
+            ``{'kind': 'disc', 'center': [x, y], 'radius': r}`` or
+            ``{'kind': 'band', 'side': 'left', 'width': w}`` (pixels).
+            Defaults to None (drawn at random; none for ``normal``).
 
     Returns:
-        np.ndarray: uint8 RGB image.
+        tuple[np.ndarray, dict]: uint8 RGB image and the pattern's ground
+        truth (``region``, ``strength`` of this sample; None for normal).
     """
+    if label not in CLASSES:
+        raise ValueError(f'unknown ASE class {label!r}, expected one of '
+                         f'{CLASSES}')
     k = 4  # supersampling
-    n = img_size * k
-    bg = np.array([246, 240, 243], np.float32) + rng.uniform(-4, 4, 3)
-    canvas = np.zeros((n, n), np.float32)
-    pitch = img_size / 22 * rng.uniform(0.97, 1.03)
-    radius = pitch * 0.26 * rng.uniform(0.95, 1.05)
+    size = img_size
+    pitch = size / GRID_DOTS * rng.uniform(0.96, 1.04)
+    radius = pitch * 0.25 * rng.uniform(0.9, 1.1)
+    alpha = rng.uniform(0.82, 1.0)
     ox, oy = rng.uniform(0, pitch, 2)
-    # the defect patch: a disc of about 3 dot pitches
-    pc = rng.uniform(0.2, 0.8, 2) * img_size
-    pr = pitch * rng.uniform(2.2, 3.2)
-    # the change varies per sample; some defects are almost invisible
-    s = strength * rng.uniform(0.3, 1.2)
-    xs = np.arange(ox - pitch, img_size + pitch, pitch)
-    ys = np.arange(oy - pitch, img_size + pitch, pitch)
-    for y in ys:
-        for x in xs:
-            px, py = x, y
-            r, a = radius * rng.uniform(0.92, 1.08), rng.uniform(0.85, 1.0)
-            d = np.hypot(px - pc[0], py - pc[1])
-            inside = d < pr
-            if inside and label == 'shifted pattern':
-                px += 0.3 * pitch * s
-                py += 0.15 * pitch * s
-            elif inside and label == 'faded dots':
-                a *= 1 - 0.55 * s * rng.uniform(0.6, 1.0)
-            elif inside and label == 'dense cluster':
-                # pull dots towards the patch centre and add a few between
-                px = pc[0] + (px - pc[0]) * (1 - 0.2 * s)
-                py = pc[1] + (py - pc[1]) * (1 - 0.2 * s)
-            elif inside and label == 'enlarged dots':
-                r *= 1 + 0.3 * s
-            px += rng.normal(0, 0.04 * pitch)
-            py += rng.normal(0, 0.04 * pitch)
-            cv2.circle(canvas, (int(px * k), int(py * k)), int(r * k), a, -1,
-                       cv2.LINE_AA)
-    if label == 'dense cluster':
-        for _ in range(int(round(3 * min(s, 1.0)))):
-            ang, rad = rng.uniform(0, 2 * np.pi), rng.uniform(0, pr * 0.8)
-            px, py = pc + rad * np.array([np.cos(ang), np.sin(ang)])
-            cv2.circle(canvas, (int(px * k), int(py * k)),
-                       int(radius * 0.8 * k), 0.9, -1, cv2.LINE_AA)
-    canvas = np.clip(cv2.resize(canvas, (img_size, img_size),
+    if label == 'normal':
+        region = None
+    elif region is None:
+        region = _region(rng, size, label)
+    s = float(strength * rng.uniform(0.4, 1.2)) if region else 0.
+
+    gx, gy = np.meshgrid(np.arange(ox - pitch, size + pitch, pitch),
+                         np.arange(oy - pitch, size + pitch, pitch))
+    xs, ys = gx.ravel(), gy.ravel()
+    inside = _inside(region, xs, ys, size)
+    rs = radius * rng.uniform(0.92, 1.08, xs.size)
+    alphas = alpha * rng.uniform(0.9, 1.0, xs.size)
+    if label == 'shifted pattern':
+        ang = rng.uniform(0, 2 * np.pi)
+        shift = min(0.45, 0.4 * s) * pitch
+        xs = np.where(inside, xs + shift * np.cos(ang), xs)
+        ys = np.where(inside, ys + shift * np.sin(ang), ys)
+    elif label == 'faded dots':
+        fade = 1 - np.clip(0.8 * s * rng.uniform(0.6, 1.0, xs.size), 0, 1)
+        alphas = np.where(inside, alphas * fade, alphas)
+    elif label == 'enlarged dots':
+        rs = np.where(inside, rs * (1 + 0.45 * s), rs)
+    elif label == 'dense cluster':
+        # a finer lattice (random phase) replaces the dots of the region
+        fine = pitch * (1 - 0.3 * min(s, 1.2))
+        fx, fy = np.meshgrid(
+            np.arange(rng.uniform(0, fine) - fine, size + fine, fine),
+            np.arange(rng.uniform(0, fine) - fine, size + fine, fine))
+        fx, fy = fx.ravel(), fy.ravel()
+        fin = _inside(region, fx, fy, size)
+        keep = ~inside
+        xs = np.concatenate([xs[keep], fx[fin]])
+        ys = np.concatenate([ys[keep], fy[fin]])
+        rs = np.concatenate([rs[keep], radius * rng.uniform(
+            0.92, 1.08, int(fin.sum()))])
+        alphas = np.concatenate([alphas[keep], alpha * rng.uniform(
+            0.9, 1.0, int(fin.sum()))])
+    xs = xs + rng.normal(0, 0.04 * pitch, xs.size)
+    ys = ys + rng.normal(0, 0.04 * pitch, ys.size)
+
+    canvas = np.zeros((size * k, size * k), np.float32)
+    for x, y, r, a in zip(xs, ys, rs, alphas):
+        if a > 0:
+            cv2.circle(canvas, (int(round(x * k)), int(round(y * k))),
+                       max(1, int(round(r * k))), float(a), -1, cv2.LINE_AA)
+    canvas = np.clip(cv2.resize(canvas, (size, size),
                                 interpolation=cv2.INTER_AREA), 0, 1)
+    bg = BACKGROUND + rng.uniform(-4, 4, 3)
     pink = PINK + rng.uniform(-8, 8, 3)
     img = bg * (1 - canvas[..., None]) + pink * canvas[..., None]
     # illumination falloff and sensor noise as in AOI captures
-    yy, xx = np.mgrid[0:img_size, 0:img_size].astype(np.float32) / img_size
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     vign = 1 - 0.06 * ((xx - 0.5)**2 + (yy - 0.5)**2) * rng.uniform(0.5, 2)
     img = img * vign[..., None] + rng.normal(0, 3.0, img.shape)
-    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+    img = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    return img, dict(region=region, strength=round(s, 4))
 
 
-def make_record(label: str, rng: np.random.Generator,
-                reliable: bool = True) -> Dict:
-    """Draw the record (numeric and text fields) of one sample.
+def measure_record_fields(img: np.ndarray) -> Dict[str, float]:
+    """The measured record fields of a rendered image, without noise.
+
+    Args:
+        img (np.ndarray): uint8 RGB image.
+
+    Returns:
+        dict: :data:`MEASURED_FIELDS` -> value.
+    """
+    return record_measurements(detect_dots(img), um_per_px(img.shape[1]))
+
+
+def make_record(label: str, measured: Dict[str, float],
+                rng: np.random.Generator) -> Dict:
+    """The record of one sample: noisy measurements plus process and text
+    fields.
 
     Args:
         label (str): Class name.
+        measured (dict): Output of :func:`measure_record_fields`.
         rng (np.random.Generator): Random generator.
-        reliable (bool): False draws the numeric fields as for a normal
-            sample (a faulty sensor). Defaults to True.
 
     Returns:
         dict: Field name to value.
     """
-    shifts = _SHIFTS[label] if reliable else {}
     rec = {}
-    for f in NUMERIC_FIELDS:
-        mean, std = _BASE[f]
-        z = rng.normal()
-        if f in ('x_offset_um', 'y_offset_um'):
-            # the offset magnitude grows, the direction is random
-            z += np.sign(rng.normal()) * shifts.get('offset', 0.0)
-        else:
-            z += shifts.get(f, 0.0)
-        value = mean + std * z
-        rec[f] = int(round(value)) if f == 'dot_count' else round(
-            float(value), 3)
+    for f in MEASURED_FIELDS:
+        value = float(measured[f]) + rng.normal(0, MEASUREMENT_NOISE[f])
+        rec[f] = int(round(value)) if _DECIMALS[f] == 0 else round(
+            value, _DECIMALS[f])
+    for f, (mean, std) in _PROCESS.items():
+        rec[f] = round(float(mean + std * rng.normal()), _DECIMALS[f])
     machines, p = _MACHINE_BIAS.get(label, ([], 0.0))
     if machines and rng.random() < p:
         rec['machine_id'] = machines[int(rng.integers(len(machines)))]
@@ -187,10 +274,11 @@ def make_record(label: str, rng: np.random.Generator,
     week = int(rng.integers(2301, 2313))
     rec['lot'] = f'L{week}-{int(rng.integers(1, 40)):02d}'
     u = rng.random()
-    if u < 0.45:
+    defects = [c for c in CLASSES if c != 'normal']
+    if u < _NOTE_RIGHT and label != 'normal':
         pool = _NOTES[label]
-    elif u < 0.55:
-        pool = _NOTES[CLASSES[int(rng.integers(len(CLASSES)))]]
+    elif u > 1 - _NOTE_WRONG:
+        pool = _NOTES[str(rng.choice([c for c in defects if c != label]))]
     else:
         pool = _GENERIC_NOTES
     rec['operator_note'] = pool[int(rng.integers(len(pool)))]
@@ -217,49 +305,64 @@ def generate_ase(out_dir: str,
                  num_images: int = 455,
                  seed: int = 0,
                  img_size: int = 224,
-                 strength: float = 0.8,
+                 strength: float = 1.0,
                  unreliable_ratio: float = 0.1,
                  verbose: bool = False) -> dict:
     """Write the set to ``out_dir`` (replaced atomically at the end).
 
     Layout: ``images/*.png``, ``annotations/{train,val,test}.jsonl``,
-    ``meta.json``.
+    ``meta.json`` (what a dataset reads) and ``generator.json`` (ground
+    truth the model must not see: region and strength of every defect,
+    the faulty records, the noise levels).
 
     Args:
         out_dir (str): Output root.
         num_images (int): Number of images. Defaults to 455.
         seed (int): Seed. Defaults to 0.
         img_size (int): Square image size. Defaults to 224.
-        strength (float): Visual strength of the class patterns.
-            Defaults to 0.8 (at 1.0 a small CNN trained on the images
-            alone reached about 0.6 macro-F1 on the default set).
-        unreliable_ratio (float): Fraction of records drawn as normal
-            whatever the label. Defaults to 0.1.
+        strength (float): Scale of the class patterns (the per-sample
+            strength is drawn in ``[0.4, 1.2] * strength``).
+            Defaults to 1.0.
+        unreliable_ratio (float): Fraction of records from a faulty sensor
+            (they measure another, defect-free board). Defaults to 0.1.
         verbose (bool): Print progress. Defaults to False.
 
     Returns:
         dict: Summary (class counts per split, paths).
     """
+    if img_size < 64:
+        raise ValueError(f'img_size must be >= 64 (dots of a few pixels), '
+                         f'got {img_size}')
     counts = class_counts(num_images)
     labels = [c for c, n in enumerate(counts) for _ in range(n)]
     order = np.random.default_rng([seed, 1]).permutation(len(labels))
     labels = [labels[i] for i in order]
     splits = _stratified(labels, seed=seed)
     rows: Dict[str, List[dict]] = dict(train=[], val=[], test=[])
+    truth = []
     with atomic_output_dir(out_dir) as tmp:
         os.makedirs(osp.join(tmp, 'images'))
         os.makedirs(osp.join(tmp, 'annotations'))
         for i, lab in enumerate(labels):
             rng = np.random.default_rng([seed, 2, i])
             name = CLASSES[lab]
-            img = render_pattern(name, rng, img_size, strength)
-            rec = make_record(name, rng, rng.random() >= unreliable_ratio)
+            img, pattern = render_pattern(name, rng, img_size, strength)
+            faulty = bool(rng.random() < unreliable_ratio)
+            if faulty:  # the sensor measured another, defect-free board
+                other, _ = render_pattern('normal', rng, img_size, strength)
+                measured = measure_record_fields(other)
+            else:
+                measured = measure_record_fields(img)
+            rec = make_record(name, measured, rng)
             fname = f'images/{i:05d}.png'
             if not cv2.imwrite(osp.join(tmp, fname),
                                cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
                 raise IOError(f'could not write {fname}')
             rows[splits[i]].append(
                 dict(img_path=fname, label=name, record=rec))
+            truth.append(dict(img_path=fname, label=name,
+                              split=splits[i], faulty_record=faulty,
+                              **pattern))
             if verbose and (i + 1) % 100 == 0:
                 print(f'{i + 1}/{num_images} images')
         for split, rs in rows.items():
@@ -279,5 +382,11 @@ def generate_ase(out_dir: str,
                 for s, rs in rows.items()
             })
         dump_json_atomic(meta, osp.join(tmp, 'meta.json'), indent=2)
+        dump_json_atomic(
+            dict(seed=seed, strength=strength, img_size=img_size,
+                 um_per_px=um_per_px(img_size),
+                 unreliable_ratio=unreliable_ratio,
+                 measurement_noise=MEASUREMENT_NOISE, samples=truth),
+            osp.join(tmp, 'generator.json'), indent=1)
     return dict(out_dir=out_dir, num_images=num_images,
                 class_counts=meta['class_counts'])
