@@ -19,8 +19,12 @@
 # Paths to set (nothing is downloaded at run time):
 #   lang_model_name: a local `bert-base-uncased` directory (model and
 #     tokenizer) or the hub id when it is in the local Hugging Face cache;
-#   load_from: the official GLIP-T (A) checkpoint (glip_tiny_a_mmdet-*.pth)
-#     to fine-tune from, as GLIP is meant to be used.
+#   load_from: the official GLIP-T (A) checkpoint to fine-tune from, as GLIP
+#     is meant to be used: mmdet's model-zoo file
+#     glip_tiny_a_mmdet-b3654169.pth (model glip_atss_swin-t_a_fpn_dyhead_
+#     pretrain_obj365). Its keys match this config exactly (no key missing or
+#     unexpected; tests/test_tools/test_model_converters.py builds mmdet's
+#     model and loads its state dict strictly).
 _base_ = [
     'mmdet::glip/glip_atss_swin-t_a_fpn_dyhead_pretrain_obj365.py',  # noqa
     '../_base_/datasets/mmio_datasets.py'

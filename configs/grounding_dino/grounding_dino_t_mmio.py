@@ -15,8 +15,16 @@
 # Paths to set (nothing is downloaded at run time):
 #   lang_model_name: a local `bert-base-uncased` directory (model and
 #     tokenizer) or the hub id when it is in the local Hugging Face cache;
-#   load_from: the official Grounding DINO-T checkpoint
-#     (groundingdino_swint_ogc_mmdet-*.pth) to fine-tune from.
+#   load_from: the official Grounding DINO-T checkpoint to fine-tune from:
+#     mmdet's model-zoo file groundingdino_swint_ogc_mmdet-822d7e9d.pth
+#     (model grounding_dino_swin-t_pretrain_obj365_goldg_cap4m, O365 + GoldG
+#     + Cap4M). Every weight of that model lands in this config, with the
+#     differences of mmdet's own fine-tuning recipe (checked against mmdet's
+#     model by tests/test_tools/test_model_converters.py): missing
+#     `bbox_head.cls_branches.{0..6}.log_scale` (the recipe's learnable
+#     temperature, starting at 0, i.e. the pre-trained unscaled logits) and,
+#     when the file holds it, BERT's unused pooler
+#     (`language_model....pooler.dense.*`) unexpected.
 _base_ = [
     'mmdet::grounding_dino/grounding_dino_swin-t_finetune_16xb2_1x_coco.py',  # noqa
     '../_base_/datasets/mmio_datasets.py'
@@ -39,7 +47,12 @@ num_train_vocab = 40
 test_vocabulary = 'all'
 backend_args = None
 
-model = dict(language_model=dict(name=lang_model_name))
+# mmdet's fine-tuning config checkpoints the 6 encoder layers with fairscale
+# (`num_cp=6`), which is not part of the verified stack: without it the model
+# cannot even be built. Activation checkpointing only saves GPU memory (no
+# weight changes); set `model.encoder.num_cp=6` with fairscale installed.
+model = dict(
+    language_model=dict(name=lang_model_name), encoder=dict(num_cp=0))
 
 train_pipeline = _base_.mmio_train_transforms + [
     dict(

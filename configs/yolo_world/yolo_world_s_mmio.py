@@ -2,6 +2,13 @@
 # detector RTVP builds on. Paper setup (RTVP, "Implementation Details"):
 # 640 px inputs, batch 32 (8 images x 4 GPUs), AdamW lr 2e-3, weight decay
 # 0.025, 200 epochs, frozen CLIP text encoder (ViT-B/32 text tower).
+#
+# The model has the module layout of the official YOLO-World-v2-S, so its
+# pre-trained weights load strictly after
+#   python tools/model_converters/yolo_world_to_mmase.py OFFICIAL.pth \
+#       checkpoints/yolo_world_v2_s_mmase.pth
+# and `--cfg-options load_from=checkpoints/yolo_world_v2_s_mmase.pth`
+# fine-tunes from them (README, "Pre-trained starts").
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/adamw_200e.py',
@@ -56,6 +63,10 @@ model = dict(
         widen_factor=widen_factor,
         strides=(8, 16, 32),
         reg_max=16,
+        # YOLO-World v2: BatchNorm on the region embeddings (the layout of
+        # the official v2 checkpoints, see tools/model_converters/);
+        # dict(type='RegionTextContrastiveHead') is the v1 / L2 classifier
+        contrastive_head=dict(type='BNContrastiveHead'),
         norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001)),
     train_cfg=dict(
         assigner=dict(
