@@ -7,6 +7,7 @@ Examples:
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, or 4 CPU processes
 """
 import argparse
+import logging
 import os.path as osp
 import sys
 
@@ -14,11 +15,14 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 
 import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
+from mmase.apis.model_builder import add_strict_argument  # noqa: E402
 from mmase.utils.setup_env import (add_common_args,  # noqa: E402
-                                   build_runner, load_tool_config,
-                                   parse_tool_args, setup_distributed,
+                                   build_runner, checkpoint_problem,
+                                   load_tool_config, parse_tool_args,
+                                   resolve_resume, setup_distributed,
                                    strict_resume)
 
 
@@ -39,14 +43,9 @@ def parse_args(argv=None):
         type=str,
         const='auto',
         help='resume from the given checkpoint; without a path, resume from '
-        'the latest checkpoint in the work dir')
-    parser.add_argument(
-        '--no-strict',
-        dest='strict',
-        action='store_false',
-        help='with --resume: resume from a checkpoint whose keys do not '
-        'match the model (missing weights stay randomly initialised). By '
-        'default a mismatch is an error that lists the keys')
+        'the newest complete checkpoint of the work dir (an error when '
+        'there is none)')
+    add_strict_argument(parser)
     add_common_args(parser)
     return parse_tool_args(parser, argv)
 
@@ -71,12 +70,19 @@ def build_config(args) -> Config:
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
+        # the newest complete checkpoint of the work dir (a WARNING names
+        # any broken one skipped); nothing to resume from is an error
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from, warnings = resolve_resume(cfg)
+        for msg in warnings:
+            print_log(msg, logger='current', level=logging.WARNING)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint not found: '
                                     f'{args.resume}')
+        problem = checkpoint_problem(args.resume)
+        if problem is not None:  # before anything is built
+            raise RuntimeError(f'--resume: {args.resume}: {problem}')
         cfg.resume = True
         cfg.load_from = args.resume
 

@@ -14,8 +14,9 @@
 #     --cfg-options model.expert.init_cfg.type=Pretrained \
 #       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_s_mmio/epoch_200.pth \
 #       model.expert.init_cfg.prefix=backbone.
-#   (its `backbone.*` weights become the expert). It keeps training with
-#   the domain loss, as in the paper.
+#   (its `backbone.*` weights become the expert). The expert is frozen while
+#   RTVP trains (a fixed teacher of the domain loss; see RTVP's docstring
+#   for why this departs from the paper's "not frozen").
 rtvp_sam_checkpoint = 'checkpoints/mobile_sam.pt'
 # sparse selection patch in input pixels (Table 6: 32 / 64 / 128)
 rtvp_patch_size = 32
@@ -46,7 +47,7 @@ rtvp_domain_adapter = dict(
     loss_domain=dict(
         type='DomainReconstructionLoss',
         normalize='channel',
-        detach_target=False,
+        detach_target=True,
         loss_weight=1.0),
     # stop optimising the adaptation layers once the summed domain loss
     # stays below 0.05 for 500 iterations
@@ -114,7 +115,8 @@ rtvp_bbox_head = dict(
     reg_max=16,
     norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001))
 rtvp_train_cfg = dict(
-    assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5, beta=6.0)
+    assigner=dict(
+        type='BatchTaskAlignedAssigner', topk=10, alpha=0.5, beta=6.0))
 rtvp_test_cfg = dict(
     score_thr=0.001,
     nms_pre=30000,

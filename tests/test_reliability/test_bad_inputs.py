@@ -602,3 +602,181 @@ def test_cli_exit_status_and_no_output(tmp_path):
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith('ValueError: ') and 'a.txt:1: field "bbox"' in last
     assert not out_json.exists()
+
+
+# ------------------------------------------------ checkpoints and configs
+class _RunsCode:
+    """Unpickling this creates a directory (stands for any code)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker, ))
+
+
+def _evil_checkpoint(path, marker, state_dict=None):
+    torch.save(dict(state_dict=state_dict or {}, meta=dict(),
+                    payload=_RunsCode(str(marker))), str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize('entry', [
+    'MobileSAMViT', 'expert init_cfg', 'text encoder weights', 'test.py',
+    'train.py --resume', 'init_model'
+])
+def test_malicious_checkpoint_runs_no_code(entry, tmp_path, monkeypatch,
+                                           det_model):
+    """Every path that reads a checkpoint refuses a pickle that would run
+    code, and the code does not run (before: ``MobileSAMViT`` loaded with
+    ``weights_only=False`` and ran it)."""
+    monkeypatch.delenv('MMASE_ALLOW_UNSAFE_LOAD', raising=False)
+    marker = tmp_path / 'code_ran'
+    evil = _evil_checkpoint(tmp_path / 'evil.pth', marker)
+    cfg, _ = det_model
+    with pytest.raises(Exception) as err:
+        if entry == 'MobileSAMViT':
+            from mmase.models.backbones import MobileSAMViT
+            MobileSAMViT(checkpoint=evil)
+        elif entry == 'expert init_cfg':  # rtvp_s_branch.py's recipe
+            from mmase.models.backbones import YOLOv8CSPDarknet
+            YOLOv8CSPDarknet(
+                deepen_factor=0.33, widen_factor=0.125,
+                init_cfg=dict(type='Pretrained', checkpoint=evil,
+                              prefix='backbone.')).init_weights()
+        elif entry == 'text encoder weights':  # HFTextEncoder(model_name)
+            from mmase.models.text_encoders import HFTextEncoder
+            from mmase.testing import make_tiny_bert
+            bert = make_tiny_bert(str(tmp_path / 'bert'))
+            for name in os.listdir(bert):
+                if name.endswith('.safetensors'):
+                    os.remove(osp.join(bert, name))
+            _evil_checkpoint(osp.join(bert, 'pytorch_model.bin'), marker)
+            HFTextEncoder(model_name=bert)
+        elif entry == 'test.py':
+            _tool('test.py').main([cfg, evil, '--work-dir',
+                                   str(tmp_path / 'wd')])
+        elif entry == 'train.py --resume':
+            _tool('train.py').main([cfg, '--work-dir', str(tmp_path / 'wd'),
+                                    '--resume', evil])
+        else:  # benchmark.py, export_onnx.py, paper_table.py, image demo
+            from mmase.apis import init_model
+            init_model(cfg, evil)
+    assert not marker.exists(), 'the checkpoint ran code'
+    if entry != 'text encoder weights':  # transformers words its own error
+        assert evil in str(err.value)
+        assert 'refused to load with weights_only=True' in str(err.value)
+    # the payload is real: unsafe loading would run it
+    torch.load(evil, weights_only=False)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize('entry', ['test.py', 'train.py --resume CKPT',
+                                   'train.py --resume'])
+def test_truncated_checkpoint_names_the_file(entry, det_model, tmp_path):
+    """Before: torch's ``PytorchStreamReader failed reading zip archive``
+    (or a bare ``EOFError``) without the file name."""
+    cfg, ckpt = det_model
+    wd = tmp_path / 'wd'
+    wd.mkdir()
+    cut = str(wd / 'epoch_1.pth')
+    with open(ckpt, 'rb') as f:
+        data = f.read()
+    with open(cut, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    (wd / 'last_checkpoint').write_text(cut)
+    before = _files(wd)
+    with pytest.raises((RuntimeError, FileNotFoundError)) as err:
+        if entry == 'test.py':
+            _tool('test.py').main([cfg, cut, '--work-dir', str(wd)])
+        elif entry == 'train.py --resume CKPT':
+            _tool('train.py').main([cfg, '--work-dir', str(wd), '--resume',
+                                    cut])
+        else:  # the only checkpoint of the work dir is broken
+            _tool('train.py').main([cfg, '--work-dir', str(wd), '--resume'])
+    msg = str(err.value)
+    assert cut in msg and 'truncated' in msg, msg
+    assert not [f for f in _files(wd) if f not in before
+                and f.endswith(('.pth', '.json'))]
+
+
+@pytest.mark.parametrize('kind', ['empty work dir', 'missing work dir',
+                                  'empty last_checkpoint'])
+def test_resume_with_nothing_to_resume(kind, det_model, tmp_path):
+    """``--resume`` never trains from scratch: before, an empty or wrong
+    work dir trained from scratch with exit status 0, and an empty
+    ``last_checkpoint`` failed on an empty path."""
+    cfg, _ = det_model
+    wd = tmp_path / 'wd'
+    if kind != 'missing work dir':
+        wd.mkdir()
+    if kind == 'empty last_checkpoint':
+        (wd / 'last_checkpoint').write_text('')
+    with pytest.raises(FileNotFoundError,
+                       match=f'--resume: nothing to resume in {wd}') as err:
+        _tool('train.py').main([cfg, '--work-dir', str(wd), '--resume'])
+    if kind == 'empty last_checkpoint':
+        assert f'{wd}/last_checkpoint: empty file' in str(err.value)
+    assert 'without --resume' in str(err.value)
+    assert not [f for f in _files(wd) if f.endswith('.pth')]
+
+
+@pytest.mark.parametrize('option', ['foo_bar=1', 'trian_cfg.max_epochs=1'])
+def test_unknown_top_level_cfg_option(option, det_model, tmp_path):
+    """Before: merged into the config and ignored; the run trained with
+    the config's own values."""
+    cfg, _ = det_model
+    wd = tmp_path / 'wd'
+    key = option.split('.')[0].split('=')[0]
+    msg = f"unknown top-level key\\(s\\) '{key}'"
+    with pytest.raises(ValueError, match=msg) as err:
+        _tool('train.py').main([cfg, '--work-dir', str(wd),
+                                '--cfg-options', option])
+    assert cfg in str(err.value)
+    if key == 'trian_cfg':
+        assert "did you mean 'train_cfg'" in str(err.value)
+    assert _files(wd) == []
+    # known keys, and keys the Runner reads without a config default, pass
+    _tool('train.py').build_config(_tool('train.py').parse_args([
+        cfg, '--work-dir', str(wd), '--cfg-options', 'train_cfg.max_epochs=1',
+        'find_unused_parameters=True']))
+
+
+@pytest.mark.parametrize('hook_type', ['AtomicCheckpointHook',
+                                       'CheckpointHook'])
+def test_unknown_hook_argument(hook_type, det_model, tmp_path):
+    """``default_hooks.checkpoint.intervall=1``: before, mmengine's
+    CheckpointHook kept it for ``save_checkpoint`` and failed after the
+    first epoch had trained."""
+    cfg, _ = det_model
+    wd = tmp_path / 'wd'
+    with pytest.raises(TypeError) as err:
+        _tool('train.py').main([
+            cfg, '--work-dir', str(wd), '--cfg-options',
+            f'default_hooks.checkpoint.type={hook_type}',
+            'default_hooks.checkpoint.intervall=1'])
+    msg = str(err.value)
+    assert msg.startswith(f'{cfg}: default_hooks.checkpoint: ')
+    assert "'intervall' (did you mean 'interval'?)" in msg
+    assert not [f for f in _files(wd) if f.endswith(('.pth', '.log'))]
+
+
+def test_ase_num_classes_differs_from_meta_classes(tmp_path):
+    """Before: ``IndexError: Target 5 is out of bounds`` inside the loss
+    after the model, the text encoder and the data were built."""
+    meta = dict(ASE_META, classes=['ok', 'scratch', 'dent', 'stain', 'pit',
+                                   'burr'])
+    root = make_ase(tmp_path / 'ase', meta=meta)
+    config = osp.join(REPO_ROOT, 'configs', 'ase', 'pfa_cmaf_ase.py')
+    wd = tmp_path / 'wd'
+    with pytest.raises(ValueError) as err:
+        _tool('train.py').main([
+            config, '--work-dir', str(wd), '--cfg-options',
+            f'train_dataloader.dataset.data_root={root}',
+            f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}'])
+    msg = str(err.value)
+    assert msg.startswith(f'{config}: model.head.num_classes = 5 but ')
+    assert f'{root}/meta.json (field "classes"' in msg
+    assert 'lists 6 classes' in msg
+    assert _files(wd) == []

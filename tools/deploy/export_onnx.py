@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
+from mmase.apis.model_builder import add_strict_argument  # noqa: E402
 from mmase.utils.file_io import (atomic_output_dir,  # noqa: E402
                                  dump_json_atomic)
 
@@ -67,6 +68,7 @@ def parse_args(argv=None):
     parser.add_argument('--atol', type=float, default=1e-3)
     parser.add_argument('--rtol', type=float, default=1e-3)
     parser.add_argument('--skip-check', action='store_true')
+    add_strict_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -150,28 +152,18 @@ def output_names(outs) -> List[str]:
     return names
 
 
-def build_detector(config: str, checkpoint: Optional[str] = None):
-    """Build the detector (eval, CPU, SyncBN reverted) and its config."""
-    from mmengine.config import Config
-    from mmengine.model.utils import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-
-    import mmase  # noqa: F401
-    from mmdet.registry import MODELS
+def build_detector(config: str, checkpoint: Optional[str] = None,
+                   strict: bool = True):
+    """Build the detector (eval, CPU, SyncBN reverted) and its config with
+    :func:`mmase.apis.init_model` (the checkpoint strictly by default)."""
+    from mmase.apis import init_model
     if not osp.isfile(config):
         raise FileNotFoundError(f'export_onnx: config not found: {config}')
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
-    if checkpoint:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'export_onnx: checkpoint not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    else:
-        model.init_weights()
-    model = revert_sync_batchnorm(model).eval()
+    if checkpoint and not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'export_onnx: checkpoint not found: {checkpoint}')
+    model = init_model(config, checkpoint or None, strict=strict)
+    cfg = model.cfg
     if not (hasattr(model, 'encode_texts') and hasattr(model, '_forward')
             and hasattr(model, 'text_encoder')):
         raise TypeError(
@@ -216,14 +208,16 @@ def export(config: str,
            out_dir: str,
            img_size: Optional[int] = None,
            vocab_size: int = 4,
-           opset: int = 17) -> Dict[str, object]:
-    """Export both graphs into ``out_dir`` (replaced atomically).
+           opset: int = 17,
+           strict: bool = True) -> Dict[str, object]:
+    """Export both graphs into ``out_dir`` (replaced atomically); the
+    checkpoint is loaded strictly unless ``strict=False``.
 
     Returns:
         dict: ``meta`` written to ``out_dir/meta.json`` plus the models
         (``'model'``, ``'text_graph'``, ``'image_graph'``) for checking.
     """
-    model, cfg = build_detector(config, checkpoint)
+    model, cfg = build_detector(config, checkpoint, strict)
     if img_size is None:
         scale = cfg.get('img_scale', (640, 640))
         img_size = int(scale[0] if isinstance(scale, (tuple, list))
@@ -355,7 +349,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(0)
     res = export(args.config, args.checkpoint, args.out, args.img_size,
-                 args.vocab_size, args.opset)
+                 args.vocab_size, args.opset, args.strict)
     print(f'written {args.out}/text.onnx, image.onnx, tokenizer/, '
           f'meta.json (img_size {res["meta"]["img_size"]}, embed_dim '
           f'{res["meta"]["embed_dim"]})')

@@ -62,6 +62,7 @@ class ZeroShotCocoMetric(CocoMetric):
         kwargs.pop('metric', None)
         super().__init__(
             ann_file=ann_file, metric='bbox', prefix=prefix, **kwargs)
+        self.ann_file = ann_file
         if split_path is not None:
             seen_classes, unseen_classes = self._read_split(split_path)
         if seen_classes is None or unseen_classes is None:
@@ -104,6 +105,25 @@ class ZeroShotCocoMetric(CocoMetric):
         if not names:
             return []
         return list(self._coco_api.get_cat_ids(cat_names=names))
+
+    def _label_cat_ids(self) -> List[int]:
+        """Category id of every label, in the dataset's class order.
+
+        ``COCO.get_cat_ids(cat_names=...)`` returns the ids in the file's
+        order, whatever the order of the names, so a config that lists its
+        classes in another order would have its labels scored as other
+        classes; the mapping goes by name instead.
+        """
+        name2id = {
+            cat['name']: cat['id']
+            for cat in self._coco_api.dataset['categories']
+        }
+        classes = list(self.dataset_meta['classes'])
+        unknown = [n for n in classes if n not in name2id]
+        if unknown:
+            raise ValueError(f'{self.ann_file}: the dataset classes {unknown}'
+                             ' are not categories of the annotation file')
+        return [name2id[n] for n in classes]
 
     def _evaluate_subset(self, coco_dt, cat_ids: List[int]) -> Dict[str, float]:
         coco_eval = COCOeval(self._coco_api, coco_dt, 'bbox')
@@ -165,8 +185,7 @@ class ZeroShotCocoMetric(CocoMetric):
         else:
             outfile_prefix = self.outfile_prefix
         if self.cat_ids is None:
-            self.cat_ids = self._coco_api.get_cat_ids(
-                cat_names=self.dataset_meta['classes'])
+            self.cat_ids = self._label_cat_ids()
         if self.img_ids is None:
             self.img_ids = self._coco_api.get_img_ids()
         result_files = self.results2json(preds, outfile_prefix)

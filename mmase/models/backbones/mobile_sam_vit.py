@@ -13,6 +13,8 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from mmdet.utils import OptMultiConfig
 
+from mmase.utils.compat import load_checkpoint_file
+
 #: Architecture of Mobile-SAM's ``vit_t`` image encoder
 #: (``mobile_sam.build_sam.build_sam_vit_t``).
 MOBILE_SAM_ARCHS = {
@@ -252,7 +254,9 @@ class MobileSAMViT(BaseModule):
             raise FileNotFoundError(
                 f'MobileSAMViT: checkpoint "{path}" not found (the official '
                 'weights are "mobile_sam.pt" from the MobileSAM release)')
-        state = torch.load(path, map_location='cpu', weights_only=False)
+        # the safe, allow-listed reader every mmase checkpoint goes through:
+        # a file that would run code when unpickled is refused
+        state = load_checkpoint_file(path, map_location='cpu')
         if not isinstance(state, dict):
             raise TypeError(f'MobileSAMViT: checkpoint "{path}" does not hold '
                             'a state dict')

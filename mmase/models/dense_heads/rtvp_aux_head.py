@@ -199,8 +199,12 @@ class RTVPAuxHead(BaseModule):
             loss_bbox = flat_boxes.sum() * 0.0
         s = torch.cat(inside_scores)
         if s.numel() > 0 and self.loss_inside_weight > 0:
-            loss_inside = F.binary_cross_entropy(
-                s.clamp(1e-6, 1 - 1e-6), torch.cat(inside_targets))
+            # the scores are probabilities (eq. 5); CUDA autocast refuses
+            # binary_cross_entropy on half tensors, so it runs in fp32
+            with torch.autocast(device_type=s.device.type, enabled=False):
+                loss_inside = F.binary_cross_entropy(
+                    s.float().clamp(1e-6, 1 - 1e-6),
+                    torch.cat(inside_targets).float())
             loss_inside = self.loss_inside_weight * loss_inside
         else:
             loss_inside = flat_score.sum() * 0.0

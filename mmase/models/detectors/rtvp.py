@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
+from mmengine.logging import MMLogger
 from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
@@ -22,12 +23,21 @@ class RTVP(YOLOWorldDetector):
 
     1. ``sam_backbone`` (:class:`MobileSAMViT`, frozen, optional adapters):
        stem / stage 1 / stage 2 maps and the SAM embedding.
-    2. ``expert`` (trainable CNN, pre-trained on seen classes) and
+    2. ``expert`` (CNN pre-trained on the seen classes, frozen here) and
        ``domain_adapter`` (:class:`ExpertDomainAdapter`): masked
        multi-scale reconstruction of the expert features (eq. 1-3); the
-       reconstructions are the coarse visual prompts. Without them the
+       decoder applied to the unmasked features gives the coarse visual
+       prompts, in training and at test time alike. Without them the
        coarse prompts are the raw SAM maps (Table 5, "-Expert Domain
        Adapter"). The expert only runs for the training loss.
+
+       The paper keeps the expert trainable ("iteratively optimized"), but
+       gives it no loss of its own: trained only by the reconstruction loss
+       that should distil it, it drifts toward the adapter's output and
+       forgets its pre-training (the loss collapses toward 0). Here the
+       expert is a fixed teacher: no gradient, BatchNorm in eval mode, and
+       a WARNING at build time when ``model.expert.init_cfg`` loads no
+       pre-trained weights (a random expert has nothing to teach).
     3. ``prompt_refiner`` (:class:`VisualPromptRefiner`): uncertainty score
        and sparse selection (eq. 4-6). None: coarse prompts are used as is
        (Table 5, "-Refined Visual Prompt").
@@ -43,8 +53,9 @@ class RTVP(YOLOWorldDetector):
     Losses: the head's ``loss_cls``/``loss_bbox``/``loss_dfl``,
     ``loss_domain_{stem,stage1,stage2}`` and ``loss_aux_{cls,bbox,inside}``.
     Once the domain adapter's stop criterion fires, the adaptation branch
-    (SAM adapters, expert, domain adapter) runs without gradients and the
-    domain losses are reported as zeros.
+    (SAM adapters, domain adapter) runs without gradients and in eval mode,
+    so neither its weights nor any normalisation statistics change again,
+    and the domain losses are reported as zeros.
 
     Channel and stride arguments of the RTVP modules that can be derived
     from the modules before them are filled in when missing.
@@ -130,6 +141,15 @@ class RTVP(YOLOWorldDetector):
                              '(set both or neither)')
         if expert is not None:
             self.expert = MODELS.build(expert)
+            self.expert.requires_grad_(False)
+            self.expert.eval()
+            if not self._has_pretrained_init(expert):
+                MMLogger.get_current_instance().warning(
+                    'RTVP: the expert CNN has no pre-trained weights '
+                    '(`model.expert.init_cfg` is not a Pretrained '
+                    'checkpoint), so the domain loss distils a random '
+                    'network. Pre-train it on the seen classes first '
+                    '(configs/rtvp/README.md, stage 1).')
             expert_ch = [
                 f.shape[1] for f in self._probe(self.expert)[:3]
             ]
@@ -169,6 +189,43 @@ class RTVP(YOLOWorldDetector):
         self.prompt_strides = prompt_st
 
     # ------------------------------------------------------------- helpers
+    @staticmethod
+    def _has_pretrained_init(cfg: ConfigType) -> bool:
+        """Whether a module config loads weights through ``init_cfg``."""
+        init = cfg.get('init_cfg')
+        inits = init if isinstance(init, (list, tuple)) else [init]
+        return any(
+            isinstance(i, dict) and i.get('type') == 'Pretrained'
+            and i.get('checkpoint') for i in inits)
+
+    def _adaptation_modules(self) -> List[torch.nn.Module]:
+        """Trainable modules of the adaptation branch (eq. 1-3)."""
+        mods = []
+        if self.domain_adapter is not None:
+            mods.append(self.domain_adapter)
+            adapters = getattr(self.sam_backbone, 'adapters', None)
+            if adapters is not None:
+                mods.append(adapters)
+        return mods
+
+    def train(self, mode: bool = True) -> 'RTVP':
+        """Set the mode; the expert (and, after the stop criterion, the
+        adaptation branch) stays in eval mode."""
+        super().train(mode)
+        if self.expert is not None:
+            self.expert.eval()
+        if self._adaptation_stopped():
+            for m in self._adaptation_modules():
+                m.eval()
+        return self
+
+    def freeze_adaptation(self) -> None:
+        """Stop the adaptation branch for good (paper: "stop optimizing the
+        domain adaptation layer"): no gradients, eval mode."""
+        for m in self._adaptation_modules():
+            m.requires_grad_(False)
+            m.eval()
+
     @staticmethod
     @torch.no_grad()
     def _probe(module: torch.nn.Module, size: int = 64) -> List[Tensor]:
@@ -228,22 +285,26 @@ class RTVP(YOLOWorldDetector):
             if self.domain_adapter is None:
                 coarse = list(sam[:3])
             else:
+                train_domain = need_losses and not stopped
                 expert_feats, sizes = None, None
-                if need_losses and not stopped:
-                    expert_feats = list(self.expert(batch_inputs))[:3]
+                if train_domain:
+                    with torch.no_grad():
+                        expert_feats = list(self.expert(batch_inputs))[:3]
                     sizes = [tuple(e.shape[-2:]) for e in expert_feats]
-                coarse, _ = self.domain_adapter(
-                    list(sam[:3]), sam[3], img_shape, sizes)
-                if need_losses:
-                    if expert_feats is not None:
-                        out['domain_losses'] = self.domain_adapter.loss(
-                            coarse, expert_feats)
-                    else:
-                        zero = batch_inputs.new_zeros(())
-                        out['domain_losses'] = {
-                            f'loss_domain_{n}': zero
-                            for n in self.domain_adapter.level_names
-                        }
+                adapted = self.domain_adapter(
+                    list(sam[:3]), sam[3], img_shape, sizes,
+                    with_reconstruction=train_domain)
+                coarse = adapted['prompts']
+                if train_domain:
+                    out['domain_losses'] = self.domain_adapter.loss(
+                        adapted['recons'], expert_feats, adapted['keep'],
+                        img_shape)
+                elif need_losses:
+                    zero = batch_inputs.new_zeros(())
+                    out['domain_losses'] = {
+                        f'loss_domain_{n}': zero
+                        for n in self.domain_adapter.level_names
+                    }
         if stopped:
             coarse = [c.detach() for c in coarse]
         if self.prompt_refiner is None:
@@ -311,7 +372,8 @@ class RTVP(YOLOWorldDetector):
                                    state['masks'], gts, metas))
         if domain and not self._adaptation_stopped():
             total = sum(v.detach() for v in domain.values())
-            self.domain_adapter.update_stop_state(float(total))
+            if self.domain_adapter.update_stop_state(float(total)):
+                self.freeze_adaptation()
         return losses
 
     def predict(self,

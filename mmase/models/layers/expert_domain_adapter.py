@@ -87,13 +87,28 @@ class ExpertDomainAdapter(BaseModule):
        input-pixel patches, ``round(mask_ratio * N)`` patch indices are
        sampled uniformly per image and the same binary mask, resized to each
        scale, multiplies ``F_l``. One mask for all scales keeps the scales
-       spatially consistent. No masking at test time (masking is a training
-       regulariser here, the output is used downstream).
+       spatially consistent.
     3. Decoder (eq. 2): conv (stride 2) - conv - deconv (stride 2) per scale
-       reconstructs the expert feature; the reconstruction is the
-       coarse-grained visual prompt.
+       reconstructs the expert feature from the masked ``F_l``.
     4. Loss (eq. 3): ``loss_domain_{name}`` per scale
-       (:class:`DomainReconstructionLoss`, weighted by ``level_weights``).
+       (:class:`DomainReconstructionLoss`, weighted by ``level_weights``),
+       averaged over the **masked** feature pixels only, as in MAE: the
+       unmasked pixels can be copied through and would let the loss fall
+       without any use of context. The expert features are targets only
+       (detached): the expert is a fixed teacher (see :class:`RTVP`).
+
+    Prompts: the coarse visual prompt of every scale is the decoder's output
+    on the *unmasked* ``F_l``, in training and at test time alike, so the
+    refiner, the interaction and the auxiliary head never learn on inputs
+    they do not see at test time. In training the masked pass (for the
+    loss) is a second decoder pass on the same sampled features. Masking is
+    the regulariser of the reconstruction objective only.
+
+    Normalisation: GroupNorm by default (the paper does not say). With
+    BatchNorm the masked pass would feed zero-filled batches into the
+    running statistics used for the unmasked prompts, and train-mode
+    prompts would differ from eval-mode ones; GroupNorm has no running
+    statistics, so the prompts of an image are the same in both modes.
 
     Stop criterion: the paper stops optimising the adaptation layers once the
     domain loss is "infinitely small". The module keeps that state in
@@ -127,7 +142,8 @@ class ExpertDomainAdapter(BaseModule):
             stop criterion; None disables it. Defaults to None.
         stop_patience (int): Consecutive iterations below the threshold
             before stopping. Defaults to 100.
-        norm_cfg (dict): Norm config. Defaults to BN.
+        norm_cfg (dict): Norm config of the sampler and decoder convs.
+            Defaults to ``dict(type='GN', num_groups=16)``.
         act_cfg (dict): Activation config. Defaults to SiLU.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
@@ -148,8 +164,7 @@ class ExpertDomainAdapter(BaseModule):
                      type='DomainReconstructionLoss'),
                  stop_threshold: Optional[float] = None,
                  stop_patience: int = 100,
-                 norm_cfg: ConfigType = dict(
-                     type='BN', momentum=0.03, eps=0.001),
+                 norm_cfg: ConfigType = dict(type='GN', num_groups=16),
                  act_cfg: ConfigType = dict(type='SiLU', inplace=True),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -210,9 +225,9 @@ class ExpertDomainAdapter(BaseModule):
                 sam_feats: Sequence[Tensor],
                 sam_neck: Tensor,
                 img_shape: Tuple[int, int],
-                sizes: Optional[Sequence[Tuple[int, int]]] = None
-                ) -> Tuple[List[Tensor], Optional[Tensor]]:
-        """Sample, mask (training) and decode the Mobile-SAM features.
+                sizes: Optional[Sequence[Tuple[int, int]]] = None,
+                with_reconstruction: bool = False) -> Dict:
+        """Sample and decode the Mobile-SAM features.
 
         Args:
             sam_feats (Sequence[Tensor]): Mobile-SAM maps per scale.
@@ -221,18 +236,18 @@ class ExpertDomainAdapter(BaseModule):
             sizes (Sequence[tuple], optional): Output sizes per scale
                 (the expert's feature sizes). Defaults to
                 ``ceil(img_shape / expert_strides)``.
+            with_reconstruction (bool): Also run the masked reconstruction
+                pass of eq. 1-2 (for :meth:`loss`). Defaults to False.
 
         Returns:
-            tuple: Coarse prompts (list of (B, C_l, H_l, W_l)) and the
-            keep-mask on the patch grid (None when not masking).
+            dict: ``prompts`` (coarse prompts from the unmasked features,
+            list of (B, C_l, H_l, W_l)); with ``with_reconstruction`` also
+            ``recons`` (decoder outputs of the masked features) and
+            ``keep`` (patch-grid keep-mask, None when ``mask_ratio`` is 0).
         """
         if sizes is None:
             sizes = self.target_sizes(img_shape, self.expert_strides)
-        keep = None
-        if self.training and self.mask_ratio > 0:
-            keep = self.make_mask(sam_neck.shape[0], img_shape,
-                                  sam_neck.device)
-        outs = []
+        feats = []
         for i, size in enumerate(sizes):
             neck = F.interpolate(
                 sam_neck, size=size, mode='bilinear', align_corners=False)
@@ -240,11 +255,21 @@ class ExpertDomainAdapter(BaseModule):
             if feat.shape[-2:] != tuple(size):
                 feat = F.interpolate(
                     feat, size=size, mode='bilinear', align_corners=False)
-            x = self.samplers[i](torch.cat([feat, neck], dim=1))
-            if keep is not None:
-                x = x * self.resize_mask(keep, size, img_shape)
-            outs.append(self.decoders[i](x))
-        return outs, keep
+            feats.append(self.samplers[i](torch.cat([feat, neck], dim=1)))
+        out = dict(prompts=[dec(x) for dec, x in zip(self.decoders, feats)])
+        if not with_reconstruction:
+            return out
+        out['keep'] = None
+        out['recons'] = out['prompts']
+        if self.mask_ratio > 0:
+            keep = self.make_mask(sam_neck.shape[0], img_shape,
+                                  sam_neck.device)
+            out['keep'] = keep
+            out['recons'] = [
+                dec(x * self.resize_mask(keep, x.shape[-2:], img_shape))
+                for dec, x in zip(self.decoders, feats)
+            ]
+        return out
 
     def resize_mask(self, keep: Tensor, size: Tuple[int, int],
                     img_shape: Tuple[int, int]) -> Tensor:
@@ -258,13 +283,25 @@ class ExpertDomainAdapter(BaseModule):
         ix = (xs // self.mask_patch_size).long().clamp(max=keep.shape[3] - 1)
         return keep[:, :, iy][:, :, :, ix]
 
-    def loss(self, recons: Sequence[Tensor],
-             expert_feats: Sequence[Tensor]) -> Dict[str, Tensor]:
-        """Multi-scale domain loss (eq. 3).
+    def loss(self,
+             recons: Sequence[Tensor],
+             expert_feats: Sequence[Tensor],
+             keep: Optional[Tensor] = None,
+             img_shape: Optional[Tuple[int, int]] = None
+             ) -> Dict[str, Tensor]:
+        """Multi-scale domain loss (eq. 3) on the masked patches.
 
         Args:
-            recons (Sequence[Tensor]): Decoder outputs per scale.
-            expert_feats (Sequence[Tensor]): Expert features per scale.
+            recons (Sequence[Tensor]): Decoder outputs of the masked
+                features per scale.
+            expert_feats (Sequence[Tensor]): Expert features per scale
+                (targets; no gradient flows into them).
+            keep (Tensor, optional): Patch-grid keep-mask of
+                :meth:`forward` (1 = kept). The loss averages over the
+                feature pixels whose patch was masked; None averages over
+                every pixel. Defaults to None.
+            img_shape (tuple[int, int], optional): Padded input size, needed
+                with ``keep``. Defaults to None.
 
         Returns:
             dict[str, Tensor]: ``loss_domain_{name}`` per scale.
@@ -273,6 +310,9 @@ class ExpertDomainAdapter(BaseModule):
             raise ValueError(
                 f'ExpertDomainAdapter: got {len(expert_feats)} expert '
                 f'features for {len(recons)} scales')
+        if keep is not None and img_shape is None:
+            raise ValueError('ExpertDomainAdapter.loss: img_shape is needed '
+                             'with a keep-mask')
         losses = {}
         for name, w, r, e in zip(self.level_names, self.level_weights, recons,
                                  expert_feats):
@@ -281,7 +321,12 @@ class ExpertDomainAdapter(BaseModule):
                     f'ExpertDomainAdapter: expert scale "{name}" has '
                     f'{e.shape[1]} channels, expert_channels says '
                     f'{r.shape[1]}')
-            losses[f'loss_domain_{name}'] = w * self.loss_domain(r, e)
+            weight = None
+            if keep is not None:
+                weight = 1.0 - self.resize_mask(keep, r.shape[-2:],
+                                                img_shape).to(r.dtype)
+            losses[f'loss_domain_{name}'] = w * self.loss_domain(
+                r, e.detach(), weight)
         return losses
 
     @torch.no_grad()

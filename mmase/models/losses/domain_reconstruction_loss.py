@@ -27,21 +27,23 @@ class DomainReconstructionLoss(nn.Module):
       feature *pattern*. ``'none'`` compares raw values.
     - The target is resized (bilinear) to the prediction when the two differ
       by rounding at odd input sizes.
-    - ``detach_target=False`` by default: the paper keeps the expert
-      trainable so it receives this loss's gradient too. Set True to treat
-      the expert as a fixed teacher.
+    - ``detach_target=True`` by default: the expert is the teacher. With a
+      trainable target and no other loss on the expert, both sides drift
+      toward whatever is easiest to match (a collapse: the loss falls to
+      ~0 and any pre-training of the expert is erased), so the loss never
+      sends gradients into the target.
 
     Args:
         normalize (str): ``'channel'`` or ``'none'``. Defaults to 'channel'.
         detach_target (bool): Stop the gradient into the target.
-            Defaults to False.
+            Defaults to True.
         eps (float): Normalisation epsilon. Defaults to 1e-6.
         loss_weight (float): Loss weight. Defaults to 1.0.
     """
 
     def __init__(self,
                  normalize: str = 'channel',
-                 detach_target: bool = False,
+                 detach_target: bool = True,
                  eps: float = 1e-6,
                  loss_weight: float = 1.0) -> None:
         super().__init__()

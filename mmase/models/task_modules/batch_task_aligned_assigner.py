@@ -1,11 +1,53 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Batched task-aligned assignment restricted to anchors inside the gt."""
+import math
 from typing import Dict
 
 import torch
 from mmdet.registry import TASK_UTILS
 from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
+
+
+def pairwise_ciou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tensor:
+    """Complete IoU of every pair of two batched box sets (x1y1x2y2).
+
+    ``CIoU = IoU - rho^2 / c^2 - a * v`` (Zheng et al., 2020) with ``rho``
+    the centre distance, ``c`` the diagonal of the enclosing box,
+    ``v = 4 / pi^2 * (atan(w1 / h1) - atan(w2 / h2))^2`` and
+    ``a = v / (1 - IoU + v)``.
+
+    Args:
+        boxes1 (Tensor): (B, M, 4).
+        boxes2 (Tensor): (B, N, 4).
+        eps (float): Numerical margin. Defaults to 1e-7.
+
+    Returns:
+        Tensor: (B, M, N) CIoU in [-1, 1].
+    """
+    b1, b2 = boxes1[:, :, None], boxes2[:, None]
+    w1 = (b1[..., 2] - b1[..., 0]).clamp(min=0)
+    h1 = (b1[..., 3] - b1[..., 1]).clamp(min=0)
+    w2 = (b2[..., 2] - b2[..., 0]).clamp(min=0)
+    h2 = (b2[..., 3] - b2[..., 1]).clamp(min=0)
+    iw = (torch.minimum(b1[..., 2], b2[..., 2]) -
+          torch.maximum(b1[..., 0], b2[..., 0])).clamp(min=0)
+    ih = (torch.minimum(b1[..., 3], b2[..., 3]) -
+          torch.maximum(b1[..., 1], b2[..., 1])).clamp(min=0)
+    inter = iw * ih
+    iou = inter / (w1 * h1 + w2 * h2 - inter + eps)
+    cw = (torch.maximum(b1[..., 2], b2[..., 2]) -
+          torch.minimum(b1[..., 0], b2[..., 0]))
+    ch = (torch.maximum(b1[..., 3], b2[..., 3]) -
+          torch.minimum(b1[..., 1], b2[..., 1]))
+    c2 = cw.pow(2) + ch.pow(2) + eps
+    rho2 = ((b1[..., 0] + b1[..., 2] - b2[..., 0] - b2[..., 2]).pow(2) +
+            (b1[..., 1] + b1[..., 3] - b2[..., 1] - b2[..., 3]).pow(2)) / 4
+    v = (4 / math.pi**2) * (torch.atan(w1 / (h1 + eps)) -
+                            torch.atan(w2 / (h2 + eps))).pow(2)
+    with torch.no_grad():
+        alpha = v / (1 - iou + v + eps)
+    return iou - rho2 / c2 - alpha * v
 
 
 @TASK_UTILS.register_module()
@@ -25,6 +67,9 @@ class BatchTaskAlignedAssigner:
 
         t(g, a) = score(a, label_g) ** alpha * IoU(box_a, g) ** beta
 
+    ``IoU`` is the Complete IoU clamped at 0 by default (``iou_mode='ciou'``,
+    as YOLOv8 and YOLO-World assign), or the plain IoU (``'iou'``).
+
     the ``topk`` anchors by ``t`` are positives of ``g``; an anchor claimed
     by several gts keeps the one with the highest IoU. The soft class
     target of a positive is ``t / max_a t(g, .) * max_a IoU(g, .)``
@@ -34,6 +79,7 @@ class BatchTaskAlignedAssigner:
         topk (int): Positives per gt. Defaults to 10.
         alpha (float): Score exponent. Defaults to 0.5.
         beta (float): IoU exponent. Defaults to 6.0.
+        iou_mode (str): ``'ciou'`` or ``'iou'``. Defaults to 'ciou'.
         eps (float): Margin for "inside the gt" and divisions.
             Defaults to 1e-9.
     """
@@ -42,9 +88,14 @@ class BatchTaskAlignedAssigner:
                  topk: int = 10,
                  alpha: float = 0.5,
                  beta: float = 6.0,
+                 iou_mode: str = 'ciou',
                  eps: float = 1e-9) -> None:
         if topk < 1:
             raise ValueError('BatchTaskAlignedAssigner: topk must be >= 1')
+        if iou_mode not in ('ciou', 'iou'):
+            raise ValueError('BatchTaskAlignedAssigner: iou_mode must be '
+                             f'"ciou" or "iou", got "{iou_mode}"')
+        self.iou_mode = iou_mode
         self.topk = topk
         self.alpha = alpha
         self.beta = beta
@@ -86,23 +137,35 @@ class BatchTaskAlignedAssigner:
             gt_bboxes[..., 3:4] - y[None, None]
         ], dim=-1)
         inside = (deltas.amin(-1) > self.eps) & gt_valid[..., None]
-        ious = bbox_overlaps(gt_bboxes, pred_bboxes).clamp(min=0)  # B,G,A
+        if self.iou_mode == 'ciou':
+            ious = pairwise_ciou(gt_bboxes, pred_bboxes)
+        else:
+            ious = bbox_overlaps(gt_bboxes, pred_bboxes)
+        ious = ious.clamp(min=0)  # B,G,A
         ious = ious * inside
         labels = gt_labels.clamp(0, max(N - 1, 0))
         scores = pred_scores.gather(
             2, labels[:, None, :].expand(B, A, G)).transpose(1, 2)  # B,G,A
         metric = scores.pow(self.alpha) * ious.pow(self.beta) * inside
         k = min(self.topk, A)
-        top_idx = metric.topk(k, dim=-1).indices  # B,G,k
+        # ranked with a margin for the anchors inside the gt, so that a gt
+        # whose metric is 0 everywhere (no predicted box overlaps it yet)
+        # still takes its positives from inside, never from outside
+        rank = metric + inside.to(metric.dtype) * self.eps
+        top_idx = rank.topk(k, dim=-1).indices  # B,G,k
         candidate = torch.zeros_like(inside)
         candidate.scatter_(-1, top_idx, True)
         pos = candidate & inside  # B,G,A
-        # anchors claimed by several gts keep the gt with the highest IoU
+        # anchors claimed by several gts keep the claimant with the highest
+        # IoU (among the claimants only: with IoU 0 everywhere an argmax over
+        # all gts could pick one that does not contain the anchor, and the
+        # anchor would be lost to every gt)
         multi = pos.sum(1, keepdim=True) > 1  # B,1,A
         if multi.any():
-            best = ious.argmax(1, keepdim=True)  # B,1,A
+            claim = ious * pos + pos.to(ious.dtype) * self.eps
+            best = claim.argmax(1, keepdim=True)  # B,1,A
             best_mask = torch.zeros_like(pos).scatter_(1, best, True)
-            pos = torch.where(multi.expand_as(pos), best_mask & inside, pos)
+            pos = torch.where(multi.expand_as(pos), best_mask & pos, pos)
         pos_mask = pos.any(1)  # B,A
         gt_inds = pos.float().argmax(1)  # B,A
         metric = metric * pos

@@ -182,3 +182,33 @@ def test_bad_split_is_named(tmp_path):
     json.dump(dict(seen='black round spot', unseen=[]), open(split_path, 'w'))
     with pytest.raises(ValueError, match='split.json: field "seen"'):
         ZeroShotCocoMetric(ann_file=ann_file, split_path=split_path)
+
+
+def test_labels_follow_the_dataset_class_order(tmp_path):
+    """A config that lists the classes in another order than the file:
+    label i is scored as the class named ``classes[i]``, not as the i-th
+    category of the file."""
+    ann_file = str(tmp_path / 'gt.json')
+    images, anns = _make_gt(ann_file)
+    preds = _noisy_predictions(anns, len(images))
+    order = (3, 1, 0, 2)  # dataset class k is file class order[k]
+    reordered = tuple(CLASSES[i] for i in order)
+    inv = {file_idx: k for k, file_idx in enumerate(order)}
+    relabelled = {k: [(b, s, inv[lab]) for b, s, lab in v]
+                  for k, v in preds.items()}
+    metric = ZeroShotCocoMetric(
+        ann_file=ann_file, seen_classes=SPLIT['seen'],
+        unseen_classes=SPLIT['unseen'])
+    metric.dataset_meta = dict(classes=reordered)
+    res = _run_metric(metric, relabelled)
+    for subset, cat_ids in (('unseen', [3, 4]), ('seen', [1, 2])):
+        stats = _pycocotools_stats(ann_file, preds, cat_ids)
+        assert res[f'{subset}_bbox_mAP'] == pytest.approx(
+            round(stats[0], 4), abs=1e-4), subset
+    assert res['seen_bbox_mAP'] > 0.3
+    metric = ZeroShotCocoMetric(
+        ann_file=ann_file, seen_classes=SPLIT['seen'],
+        unseen_classes=SPLIT['unseen'])
+    metric.dataset_meta = dict(classes=('purple hole', ) + CLASSES[1:])
+    with pytest.raises(ValueError, match=r'gt\.json.*purple hole'):
+        _run_metric(metric, relabelled)

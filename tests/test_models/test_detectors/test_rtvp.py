@@ -1,5 +1,6 @@
 # Copyright (c) mmase contributors. All rights reserved.
 import copy
+from unittest import mock
 
 import pytest
 import torch
@@ -107,17 +108,18 @@ def test_loss_predict_tensor_modes(tiny_bert):
     assert model.domain_adapter.expert_channels == [16, 32, 64]
     assert model.prompt_channels == [16, 32, 64]
     assert model.interaction.img_channels == [32, 64, 128]
-    # frozen SAM weights, trainable adapters and expert
+    # frozen SAM weights and expert, trainable adapters
     assert not any(p.requires_grad
                    for p in model.sam_backbone.encoder.parameters())
-    assert all(p.requires_grad for p in model.expert.parameters())
+    assert not any(p.requires_grad for p in model.expert.parameters())
     model.train()
     losses = model(**_data(model, True), mode='loss')
     assert set(losses) == DET_LOSSES | DOMAIN_LOSSES | AUX_LOSSES
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     assert model.sam_backbone.adapters['stem'].up.weight.grad is not None
-    assert model.expert.stem.conv.weight.grad is not None
+    assert model.expert.stem.conv.weight.grad is None
+    assert model.domain_adapter.samplers[0].conv.weight.grad is not None
     assert model.prompt_refiner.scorers[0].spatial.weight.grad is not None
     assert model.interaction.fuse[0].conv.weight.grad is not None
     assert all(p.grad is None
@@ -229,3 +231,104 @@ def test_few_steps_lower_every_rtvp_loss(tiny_bert):
     assert all(
         torch.isfinite(torch.tensor(h[k])) for h in history
         for k in DET_LOSSES)
+
+
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _assert_same_state(before, module):
+    after = module.state_dict()
+    assert set(before) == set(after)
+    for k, v in before.items():
+        assert torch.equal(v, after[k]), k
+
+
+def _train_steps(model, steps=3):
+    """AdamW with weight decay on every parameter, as mmengine builds it."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.05)
+    data = _data(model, True)
+    for _ in range(steps):
+        opt.zero_grad()
+        losses = model(**data, mode='loss')
+        sum(losses.values()).backward()
+        opt.step()
+
+
+def test_expert_is_a_fixed_teacher(tiny_bert, tmp_path):
+    """Weights, BatchNorm statistics and features of the expert are the
+    same after RTVP training steps; a never pre-trained expert is reported
+    once at build time, a pre-trained one is not."""
+    torch.manual_seed(0)
+    with mock.patch('mmase.models.detectors.rtvp.MMLogger') as logger:
+        model = MODELS.build(tiny_cfg(tiny_bert))
+    warn = logger.get_current_instance.return_value.warning
+    assert warn.call_count == 1
+    assert 'model.expert.init_cfg' in warn.call_args[0][0]
+    model.init_weights()
+    model.train()
+    assert not model.expert.training
+    before = _state(model.expert)
+    sampler_before = model.domain_adapter.samplers[0].conv.weight.clone()
+    x = _images() / 255.
+    with torch.no_grad():
+        feats_before = [f.clone() for f in model.expert(x)]
+    _train_steps(model)
+    _assert_same_state(before, model.expert)
+    with torch.no_grad():
+        for a, b in zip(feats_before, model.expert(x)):
+            assert torch.equal(a, b)
+    # the adapter that distils it did learn
+    assert not torch.equal(sampler_before,
+                           model.domain_adapter.samplers[0].conv.weight)
+
+    ckpt = tmp_path / 'expert.pth'
+    torch.save(dict(state_dict=model.expert.state_dict()), ckpt)
+    cfg = tiny_cfg(tiny_bert)
+    cfg['expert'] = dict(
+        cfg['expert'],
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
+    with mock.patch('mmase.models.detectors.rtvp.MMLogger') as logger:
+        model = MODELS.build(cfg)
+    assert logger.get_current_instance.return_value.warning.call_count == 0
+    model.init_weights()
+    _assert_same_state(before, model.expert)
+
+
+def test_prompts_equal_in_train_and_eval_mode(tiny_bert):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg(tiny_bert))
+    model.init_weights()
+    x = model.data_preprocessor(
+        dict(inputs=list(_images()), data_samples=_samples()),
+        False)['inputs']
+    model.train()
+    with torch.no_grad():
+        torch.manual_seed(3)
+        train_out = model.visual_prompts(x, need_losses=True)
+        model.eval()
+        eval_out = model.visual_prompts(x)
+    assert 'domain_losses' in train_out
+    for a, b in zip(train_out['prompts'], eval_out['prompts']):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_nothing_of_the_adaptation_branch_changes_after_the_stop(tiny_bert):
+    cfg = tiny_cfg(tiny_bert)
+    cfg['domain_adapter'].update(stop_threshold=1e9, stop_patience=1)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.train()
+    model(**_data(model, True), mode='loss')
+    assert bool(model.domain_adapter.stopped)
+    frozen = [model.domain_adapter, model.sam_backbone, model.expert]
+    before = [_state(m) for m in frozen]
+    head_before = model.bbox_head.reg_preds[0][0].conv.weight.clone()
+    _train_steps(model)
+    for b, m in zip(before, frozen):
+        _assert_same_state(b, m)
+    model.train()  # a new epoch: the branch stays in eval mode
+    assert not model.domain_adapter.training
+    assert not torch.equal(head_before,
+                           model.bbox_head.reg_preds[0][0].conv.weight)
