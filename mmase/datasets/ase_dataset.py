@@ -1,6 +1,5 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """ASE dataset: AOI images with a numeric/text record per sample."""
-import math
 import os.path as osp
 from typing import List, Optional, Union
 
@@ -8,8 +7,9 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from mmase.utils.file_io import load_json, load_jsonl
-from .validation import NamedSampleErrors
+from .validation import (ASE_META_STATS, NamedSampleErrors, Report,
+                         check_ase_meta, check_ase_row,
+                         check_description_row, jsonl_rows, read_json)
 
 
 @DATASETS.register_module()
@@ -75,51 +75,34 @@ class ASEDataset(NamedSampleErrors, BaseDataset):
             return path
         return osp.join(self.data_root, path)
 
+    def _report(self) -> Report:
+        """A stopping report whose hint names the data root."""
+        return Report(stop_at_first=True,
+                      target=self.data_root or osp.dirname(
+                          osp.abspath(self._resolve(self.meta_file))))
+
     def _load_meta(self) -> dict:
         path = self._resolve(self.meta_file)
-        meta = load_json(path, 'ASE meta file')
-        for key in ('classes', 'numeric_fields', 'text_fields'):
-            val = meta.get(key)
-            if not isinstance(val, list) or not all(
-                    isinstance(v, str) for v in val):
-                raise ValueError(f'{path}: field "{key}" must be a list of '
-                                 f'strings, got {val!r}')
-        if not meta['classes']:
-            raise ValueError(f'{path}: field "classes" is empty')
-        dup = sorted({c for c in meta['classes']
-                      if meta['classes'].count(c) > 1})
-        if dup:  # labels would silently map to the last duplicate
-            raise ValueError(f'{path}: field "classes": duplicate class '
-                             f'names {dup}')
-        if self.normalize_numeric:
-            n = len(meta['numeric_fields'])
-            for key in ('numeric_mean', 'numeric_std'):
-                val = meta.get(key)
-                if not isinstance(val, list) or len(val) != n:
-                    raise ValueError(
-                        f'{path}: normalize_numeric needs field "{key}" '
-                        f'with {n} numbers, got {val!r}')
+        rep = self._report()
+        meta = read_json(path, 'ASE meta file', rep)
+        check_ase_meta(meta, path, rep, need_stats=self.normalize_numeric)
         return meta
 
     def _load_descriptions(self) -> dict:
         if self.description_file is None:
             return {}
         path = self._resolve(self.description_file)
+        rep = self._report()
         out = {}
-        for row in load_jsonl(path):
-            line = row['__line__']
-            if not isinstance(row.get('img_path'), str):
-                raise ValueError(f'{path}:{line}: field "img_path" missing '
-                                 f'or not a string')
-            desc = row.get('description')
-            if not isinstance(desc, str):
-                raise ValueError(f'{path}:{line}: field "description" '
-                                 f'missing or not a string')
-            out[row['img_path']] = desc
+        for item, row in jsonl_rows(path, rep):
+            check_description_row(row, path, item, rep)
+            out[row['img_path']] = row['description']
         return out
 
     def load_data_list(self) -> List[dict]:
-        """Read the JSONL file; errors name the file, line and field.
+        """Read the JSONL file; the first problem raises, naming the file,
+        line and field (the rules of the dataset doctor,
+        :func:`mmase.datasets.validation.check_ase_row`).
 
         Returns:
             List[dict]: Data infos.
@@ -130,7 +113,7 @@ class ASEDataset(NamedSampleErrors, BaseDataset):
             classes=tuple(classes),
             numeric_fields=tuple(meta['numeric_fields']),
             text_fields=tuple(meta['text_fields']))
-        for key in ('numeric_mean', 'numeric_std'):
+        for key in ASE_META_STATS:
             if key in meta:
                 self._metainfo[key] = tuple(meta[key])
         mean = std = None
@@ -141,54 +124,25 @@ class ASEDataset(NamedSampleErrors, BaseDataset):
         descriptions = self._load_descriptions()
         cls2idx = {c: i for i, c in enumerate(classes)}
         img_root = self.data_prefix.get('img_path') or self.data_root
-
+        rep = self._report()
         data_list = []
-        for row in load_jsonl(self.ann_file):
-            where = f'{self.ann_file}:{row["__line__"]}'
-            img = row.get('img_path')
-            if not isinstance(img, str) or not img:
-                raise ValueError(f'{where}: field "img_path" missing or not '
-                                 f'a string')
-            label = row.get('label')
-            if label not in cls2idx:
-                raise ValueError(f'{where}: field "label" = {label!r} is not '
-                                 f'one of {classes}')
-            record = row.get('record')
-            if not isinstance(record, dict):
-                raise ValueError(f'{where}: field "record" missing or not an '
-                                 f'object')
-            numeric = []
-            for f in meta['numeric_fields']:
-                if f not in record:
-                    raise ValueError(f'{where}: field "record.{f}" missing')
-                v = record[f]
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise ValueError(f'{where}: field "record.{f}" must be a '
-                                     f'number, got {v!r}')
-                if not math.isfinite(v):
-                    raise ValueError(f'{where}: field "record.{f}" is not '
-                                     f'finite ({v!r})')
-                numeric.append(float(v))
-            parts = []
-            for f in meta['text_fields']:
-                if f not in record:
-                    raise ValueError(f'{where}: field "record.{f}" missing')
-                parts.append(f'{f}: {record[f]}')
-            numeric = np.asarray(numeric, np.float32)
+        for item, row in jsonl_rows(self.ann_file, rep):
+            check_ase_row(row, self.ann_file, item, rep, classes, meta)
+            record, img = row['record'], row['img_path']
+            numeric = np.asarray(
+                [record[f] for f in meta['numeric_fields']], np.float32)
             if mean is not None:
                 numeric = (numeric - mean) / std
             full = osp.join(img_root, img) if img_root else img
             desc = descriptions.get(
-                img, descriptions.get(full, row.get('description') or ''))
-            if not isinstance(desc, str):
-                raise ValueError(f'{where}: field "description" must be a '
-                                 f'string, got {desc!r}')
+                img, descriptions.get(full, row.get('description', '')))
             data_list.append(
                 dict(
                     img_path=full,
-                    gt_label=int(cls2idx[label]),
+                    gt_label=int(cls2idx[row['label']]),
                     numeric=numeric,
-                    record_text='; '.join(parts),
+                    record_text='; '.join(f'{f}: {record[f]}'
+                                          for f in meta['text_fields']),
                     description=desc,
                     ann_line=row['__line__']))
         return data_list

@@ -9,39 +9,32 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
-from .doctor import check_coco_dict
-from mmase.utils.file_io import load_json
-from .validation import NamedSampleErrors, raise_for_problems
+from .validation import (NamedSampleErrors, Report, check_class_texts,
+                         check_coco, check_split, read_json)
 
 VOCABULARIES = ('all', 'seen', 'unseen')
 
 
-def load_class_texts(path: str) -> Dict[str, List[str]]:
+def load_class_texts(path: str,
+                     class_names: Optional[Sequence[str]] = None
+                     ) -> Dict[str, List[str]]:
     """Read ``class_texts.json``: ``[["name", "description", ...], ...]``.
 
     Args:
         path (str): The file.
+        class_names (Sequence[str], optional): The categories; each needs
+            an entry and each entry must be one. Defaults to None.
 
     Returns:
         Dict[str, List[str]]: Class name to ``[name, descriptions...]``.
+
+    Raises:
+        DataError: The first problem (the rules of
+            :func:`mmase.datasets.validation.check_class_texts`).
     """
-    data = load_json(path, 'class text file')
-    if not isinstance(data, list):
-        raise ValueError(f'{path}: expected a list of [name, description, '
-                         f'...] lists, got {type(data).__name__}')
-    texts: Dict[str, List[str]] = {}
-    for i, item in enumerate(data):
-        if isinstance(item, str):
-            item = [item]
-        if (not isinstance(item, list) or not item
-                or not all(isinstance(t, str) and t.strip() for t in item)):
-            raise ValueError(f'{path}: item [{i}] must be a non-empty list '
-                             f'of non-empty strings, got {item!r}')
-        if item[0] in texts:
-            raise ValueError(f'{path}: item [{i}]: duplicate class name '
-                             f'{item[0]!r}')
-        texts[item[0]] = list(item)
-    return texts
+    rep = Report(stop_at_first=True)
+    data = read_json(path, 'class text file', rep)
+    return check_class_texts(data, path, rep, class_names)
 
 
 def load_split(path: str, class_names: Sequence[str]) -> Dict[str, list]:
@@ -50,31 +43,18 @@ def load_split(path: str, class_names: Sequence[str]) -> Dict[str, list]:
     Args:
         path (str): The file.
         class_names (Sequence[str]): The categories of the annotation file;
-            every split name must be one of them.
+            each is either seen or unseen.
 
     Returns:
         Dict[str, list]: The two name lists.
+
+    Raises:
+        DataError: The first problem (the rules of
+            :func:`mmase.datasets.validation.check_split`).
     """
-    data = load_json(path, 'split file')
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected an object with "seen" and '
-                         f'"unseen" lists')
-    known = set(class_names)
-    for key in ('seen', 'unseen'):
-        names = data.get(key)
-        if not isinstance(names, list):
-            raise ValueError(f'{path}: field "{key}" must be a list of class '
-                             f'names, got {names!r}')
-        for i, n in enumerate(names):
-            if n not in known:
-                raise ValueError(
-                    f'{path}: {key}[{i}] = {n!r} is not a category of the '
-                    f'annotation file')
-    overlap = sorted(set(data['seen']) & set(data['unseen']))
-    if overlap:
-        raise ValueError(f'{path}: classes both in "seen" and "unseen": '
-                         f'{overlap}')
-    return dict(seen=list(data['seen']), unseen=list(data['unseen']))
+    rep = Report(stop_at_first=True)
+    data = read_json(path, 'split file', rep)
+    return check_split(data, path, class_names, rep)
 
 
 def make_palette(n: int) -> List[tuple]:
@@ -106,8 +86,14 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
     ``metainfo=dict(classes=[...])`` restricts them to the given names (in
     the given order) and then ``vocabulary`` must be ``'all'``.
 
-    A sample that fails to load (missing or corrupt image, ...) raises with
-    the annotation file, image id and path in front of the loader's message.
+    The files are checked by the rules of the dataset doctor
+    (:mod:`mmase.datasets.validation`) and the first problem raises a
+    ``ValueError`` naming the file, the record and the field; among them,
+    the declared image sizes are compared with the image headers (EXIF
+    orientation applied, as the loader does), so boxes are checked against
+    the real images. A sample that fails to load (missing or corrupt image,
+    ...) raises with the annotation file, image id and path in front of the
+    loader's message.
 
     Args:
         class_text_path (str): ``class_texts.json``, relative to
@@ -116,6 +102,10 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
             ``data_root`` unless absolute. Required when ``vocabulary`` is
             not 'all'. Defaults to None.
         vocabulary (str): 'all', 'seen' or 'unseen'. Defaults to 'all'.
+        check_image_size (bool): Read every image header when the data list
+            is loaded and refuse sizes that differ from the annotation file.
+            Missing or unreadable files are left to the loading pipeline.
+            Defaults to True.
         *args, **kwargs: See :class:`mmdet.datasets.CocoDataset`.
     """
 
@@ -126,6 +116,7 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
                  class_text_path: str = 'class_texts.json',
                  split_path: Optional[str] = None,
                  vocabulary: str = 'all',
+                 check_image_size: bool = True,
                  **kwargs) -> None:
         if vocabulary not in VOCABULARIES:
             raise ValueError(f'vocabulary must be one of {VOCABULARIES}, '
@@ -136,6 +127,7 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
         self.class_text_path = class_text_path
         self.split_path = split_path
         self.vocabulary = vocabulary
+        self.check_image_size = check_image_size
         super().__init__(*args, **kwargs)
 
     def _sample_where(self, info: dict) -> str:
@@ -147,13 +139,8 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
             return path
         return osp.join(self.data_root, path)
 
-    def _active_classes(self, categories: List[dict]) -> List[str]:
-        """Pick the active vocabulary from the file's categories."""
-        names = [c['name'] for c in categories]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f'{self.ann_file}: duplicate category names '
-                             f'{dup}')
+    def _active_classes(self, names: List[str]) -> List[str]:
+        """Pick the active vocabulary from the file's category names."""
         requested = self._metainfo.get('classes') or ()
         if requested:
             if self.vocabulary != 'all':
@@ -175,35 +162,38 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
                              f'"{self.vocabulary}" is empty')
         return active
 
+    def _load_checked_coco(self) -> dict:
+        """The annotation file, after the rules of the doctor."""
+        rep = Report(stop_at_first=True)
+        with get_local_path(
+                self.ann_file, backend_args=self.backend_args) as local_path:
+            dataset = read_json(local_path, 'annotation file', rep,
+                                self.ann_file)
+        # unknown category/image ids, wrong types, NaN/empty/outside boxes,
+        # sizes that differ from the image: one error instead of
+        # annotations silently dropped or kept
+        check_coco(dataset, self.ann_file, rep,
+                   img_dir=self.data_prefix.get('img', ''),
+                   image_check='header' if self.check_image_size else None)
+        return dataset
+
     def load_data_list(self) -> List[dict]:
         """Load the annotation file, choose the vocabulary, attach texts.
 
         Returns:
             List[dict]: Data infos as :class:`CocoDataset`'s plus ``texts``.
         """
-        with get_local_path(
-                self.ann_file, backend_args=self.backend_args) as local_path:
-            # parsed here so that bad JSON names the file
-            dataset = load_json(local_path, 'annotation file')
-        # unknown category/image ids, NaN/empty/outside boxes, duplicate
-        # ids: one error instead of annotations silently dropped or kept
-        problems = check_coco_dict(
-            dataset, self.ann_file, check_images=False).problems
-        raise_for_problems(problems, self.ann_file)
+        dataset = self._load_checked_coco()
         self.coco = self.COCOAPI()
         self.coco.dataset = dataset
         self.coco.createIndex()
         self.coco.img_ann_map = self.coco.imgToAnns
         self.coco.cat_img_map = self.coco.catToImgs
         categories = self.coco.load_cats(self.coco.get_cat_ids())
-        active = self._active_classes(categories)
-
-        text_path = self._resolve(self.class_text_path)
-        all_texts = load_class_texts(text_path)
-        missing = [n for n in active if n not in all_texts]
-        if missing:
-            raise ValueError(f'{text_path}: no entry for class(es) {missing} '
-                             f'of {self.ann_file}')
+        names = [c['name'] for c in categories]
+        active = self._active_classes(names)
+        all_texts = load_class_texts(self._resolve(self.class_text_path),
+                                     names)
         texts = [all_texts[n] for n in active]
 
         name2id = {c['name']: c['id'] for c in categories}
@@ -217,20 +207,14 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
         self.cat_img_map = copy.deepcopy(self.coco.cat_img_map)
 
         data_list = []
-        total_ann_ids = []
         for img_id in self.coco.get_img_ids():
             raw_img_info = self.coco.load_imgs([img_id])[0]
             raw_img_info['img_id'] = img_id
             ann_ids = self.coco.get_ann_ids(img_ids=[img_id])
-            total_ann_ids.extend(ann_ids)
             data_info = self.parse_data_info(
                 dict(raw_ann_info=self.coco.load_anns(ann_ids),
                      raw_img_info=raw_img_info))
             data_info['texts'] = copy.deepcopy(texts)
             data_list.append(data_info)
-        if self.ANN_ID_UNIQUE and len(set(total_ann_ids)) != len(
-                total_ann_ids):
-            raise ValueError(f'{self.ann_file}: annotation ids are not '
-                             f'unique')
         del self.coco
         return data_list

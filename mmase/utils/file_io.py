@@ -112,8 +112,8 @@ def load_json(path: str, what: str = 'file') -> Any:
 
 
 def load_jsonl(path: str,
-               check: Optional[Callable[[dict, str], None]] = None
-               ) -> List[dict]:
+               check: Optional[Callable[[dict, str], None]] = None,
+               errors: Optional[list] = None) -> List[dict]:
     """Load a JSON-lines file; errors name the file and the line number.
 
     Args:
@@ -121,6 +121,10 @@ def load_jsonl(path: str,
         check (callable, optional): Called as ``check(row, where)`` for each
             row as it is read (``where`` is ``'<path>:<line>'``), so the
             first bad line in file order is the one reported. Defaults to
+            None.
+        errors (list, optional): When given, a line that is not a JSON
+            object is appended as ``(line, message)`` and skipped instead
+            of raising (the dataset doctor lists them all). Defaults to
             None.
 
     Returns:
@@ -134,15 +138,19 @@ def load_jsonl(path: str,
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
+            msg, cause = None, None
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(
-                    f'{path}:{lineno}: invalid JSON ({e})') from e
-            if not isinstance(row, dict):
-                raise ValueError(
-                    f'{path}:{lineno}: expected a JSON object, got '
-                    f'{type(row).__name__}')
+                msg, cause = f'invalid JSON ({e})', e
+            else:
+                if not isinstance(row, dict):
+                    msg = f'expected a JSON object, got {type(row).__name__}'
+            if msg is not None:
+                if errors is None:
+                    raise ValueError(f'{path}:{lineno}: {msg}') from cause
+                errors.append((lineno, msg))
+                continue
             if check is not None:
                 check(row, f'{path}:{lineno}')
             row['__line__'] = lineno

@@ -20,7 +20,7 @@ def roots(tmp_path_factory):
     mmio = str(base / 'mmio') + '/'
     ase = str(base / 'ase') + '/'
     generate_mmio(mmio, num_images=10, seed=1, img_size=128)
-    generate_ase(ase, num_images=20, seed=1, img_size=32)
+    generate_ase(ase, num_images=20, seed=1, img_size=64)
     return mmio, ase
 
 

@@ -183,7 +183,7 @@ def test_split_overlap_and_unknown(tmp_path):
 
 def test_mmio_root_finds_side_file_problems(coco_set):
     root, _ = coco_set
-    write(root / 'split.json', dict(seen=['black spot'],
+    write(root / 'split.json', dict(seen=['black spot', 'white scratch'],
                                     unseen=['black spot']))
     (root / 'class_texts.json').unlink()
     rep = diagnose(str(root))

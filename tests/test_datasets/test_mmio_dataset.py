@@ -121,12 +121,14 @@ def test_errors_name_file_and_item(hand_set):
         _build(hand_set, class_text_path='texts_missing.json')
     _write(hand_set / 'texts_bad.json', [['black round spot'], [],
                                          ['white round spot']])
-    with pytest.raises(ValueError, match=r'texts_bad\.json: item \[1\]'):
+    with pytest.raises(ValueError, match=r'texts_bad\.json: \[1\]: texts: '
+                       r'must be a non-empty list'):
         _build(hand_set, class_text_path='texts_bad.json')
     _write(hand_set / 'split_unknown.json',
            dict(seen=['black round spot', 'rust'], unseen=[]))
     with pytest.raises(ValueError,
-                       match=r"split_unknown\.json: seen\[1\] = 'rust'"):
+                       match=r"split_unknown\.json: seen\[1\]: seen: "
+                       r"'rust' is not a category"):
         _build(hand_set, split_path='split_unknown.json', vocabulary='seen')
     _write(hand_set / 'split_overlap.json',
            dict(seen=CATS[:2], unseen=CATS[1:]))
@@ -134,8 +136,8 @@ def test_errors_name_file_and_item(hand_set):
                        match=r"split_overlap\.json.*'white long scratch'"):
         _build(hand_set, split_path='split_overlap.json', vocabulary='seen')
     _write(hand_set / 'split_nolist.json', dict(seen=CATS))
-    with pytest.raises(ValueError, match=r'split_nolist\.json: field '
-                       r'"unseen"'):
+    with pytest.raises(ValueError, match=r'split_nolist\.json: top level: '
+                       r'unseen: missing or not a list'):
         _build(hand_set, split_path='split_nolist.json', vocabulary='seen')
     with pytest.raises(ValueError, match='needs split_path'):
         _build(hand_set, vocabulary='unseen')

@@ -183,7 +183,7 @@ def test_bad_image(kind, tmp_path, capsys, det_model):
     assert rc == 1
     assert 'image id=1: file_name: image ' in out and '001.png' in out
     rc, out = check_dataset(capsys, ase)
-    assert rc == 1 and 'line 2: img_path: image' in out
+    assert rc == 1 and 'train.jsonl:2: img_path: image' in out
 
     # the demo decodes every input before building the model or writing
     out_dir = tmp_path / 'demo_out'
@@ -232,7 +232,7 @@ def test_bad_json(kind, tmp_path, capsys):
         rc, out = check_dataset(capsys, root / 'annotations.json',
                                 '--img-dir', root, '--class-texts',
                                 root / 'class_texts.json')
-        assert rc == 1 and f'{name}: file: -: invalid JSON' in out
+        assert rc == 1 and f'{name}: invalid JSON' in out
 
     ase = make_ase(tmp_path / 'ase_jsonl')
     damage(ase / 'annotations' / 'train.jsonl', lineno=2)
@@ -242,7 +242,7 @@ def test_bad_json(kind, tmp_path, capsys):
         describe(ase)
     assert not (ase / 'descriptions.jsonl').exists()
     rc, out = check_dataset(capsys, ase)
-    assert rc == 1 and 'train.jsonl: line 2: -: invalid JSON' in out
+    assert rc == 1 and 'train.jsonl:2: invalid JSON' in out
 
     ase = make_ase(tmp_path / 'ase_meta')
     damage(ase / 'meta.json')
@@ -256,8 +256,8 @@ def test_bad_json(kind, tmp_path, capsys):
 def test_category_without_text(tmp_path, capsys):
     root = make_mmio(tmp_path, texts=TEXTS[:1])
     with pytest.raises(ValueError,
-                       match=r"class_texts\.json: no entry for class\(es\) "
-                       r"\['dark square'\]"):
+                       match=r"class_texts\.json: class 'dark square': "
+                       r'texts: class has no text entry'):
         build_mmio(root)
     rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
                             root, '--class-texts', root / 'class_texts.json')
@@ -389,8 +389,9 @@ def test_empty_vocabulary_or_text(where, tmp_path, capsys, det_model):
             build_mmio(root, vocabulary='unseen')
     else:
         root = make_mmio(tmp_path, texts=[TEXTS[0], ['dark square', ' ']])
-        with pytest.raises(ValueError, match=r'class_texts\.json: item \[1\] '
-                           'must be a non-empty list of non-empty strings'):
+        with pytest.raises(ValueError, match=r'class_texts\.json: \[1\]: '
+                           'texts: must be a non-empty list of non-empty '
+                           'strings'):
             build_mmio(root)
         rc, out = check_dataset(capsys, root / 'annotations.json',
                                 '--img-dir', root, '--class-texts',
@@ -415,18 +416,19 @@ def test_duplicate_class_names(where, tmp_path, capsys, det_model):
         assert rc == 1 and 'category id=2: name: duplicate name' in out
     elif where == 'class_texts':
         root = make_mmio(tmp_path, texts=TEXTS + [TEXTS[0]])
-        with pytest.raises(ValueError, match=r"class_texts\.json: item \[2\]"
-                           r": duplicate class name 'bright square'"):
+        with pytest.raises(ValueError, match=r"class_texts\.json: \[2\]: "
+                           r"name: duplicate name 'bright square'"):
             build_mmio(root)
     elif where == 'ase_meta':
         # before: every 'ok' label silently became the last duplicate's
         root = make_ase(tmp_path, meta=dict(ASE_META, classes=['ok',
                                                                'x', 'ok']))
-        with pytest.raises(ValueError, match=r'meta\.json: field "classes": '
-                           r"duplicate class names \['ok'\]"):
+        with pytest.raises(ValueError, match=r'meta\.json: classes\[2\]: '
+                           r"name: duplicate name 'ok'"):
             build_ase(root)
         rc, out = check_dataset(capsys, root)
-        assert rc == 1 and "class 'ok': classes: duplicate name" in out
+        assert rc == 1 and ("meta.json: classes[2]: name: duplicate name "
+                            "'ok'") in out
     else:
         img = str(tmp_path / 'a.png')
         cv2.imwrite(img, np.zeros((32, 32, 3), np.uint8))
@@ -442,9 +444,9 @@ def test_bad_seen_unseen(kind, tmp_path, capsys):
              if kind == 'overlap' else
              dict(seen=['bright square', 'rust'], unseen=['dark square']))
     root = make_mmio(tmp_path, split=split)
-    msg = (r"split\.json: classes both in \"seen\" and \"unseen\": "
-           r"\['dark square'\]" if kind == 'overlap' else
-           r"split\.json: seen\[1\] = 'rust' is not a category")
+    msg = (r"split\.json: class 'dark square': seen/unseen: class is both "
+           r'seen and unseen' if kind == 'overlap' else
+           r"split\.json: seen\[1\]: seen: 'rust' is not a category")
     for vocabulary in ('seen', 'unseen'):
         with pytest.raises(ValueError, match=msg):
             build_mmio(root, vocabulary=vocabulary)
@@ -529,16 +531,15 @@ def test_ase_record_bad_field(kind, tmp_path, capsys):
                                          float('nan'))
 
     root = make_ase(tmp_path, bad)
-    msg = r'train\.jsonl:2: field "record\.area" '
+    msg = r'train\.jsonl:2: record\.area: '
     with pytest.raises(ValueError, match=msg):
         build_ase(root)
     # before: the descriptor silently called the value usual
-    with pytest.raises(ValueError, match=r'train\.jsonl: line 2: '
-                       r'record\.area: '):
+    with pytest.raises(ValueError, match=r'train\.jsonl:2: record\.area: '):
         describe(root)
     assert not (root / 'descriptions.jsonl').exists()
     rc, out = check_dataset(capsys, root)
-    assert rc == 1 and 'train.jsonl: line 2: record.area: ' in out
+    assert rc == 1 and 'train.jsonl:2: record.area: ' in out
 
 
 @pytest.mark.parametrize('entry', ['test.py', 'image_demo.py'])
@@ -602,6 +603,260 @@ def test_cli_exit_status_and_no_output(tmp_path):
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith('ValueError: ') and 'a.txt:1: field "bbox"' in last
     assert not out_json.exists()
+
+
+# ----------------------------------------------- geometry, types, paths
+def _set_coco(**changes):
+    """``coco_fn`` for make_mmio: ``section=(index, field, value)``."""
+
+    def fn(coco):
+        for section, (i, key, value) in changes.items():
+            coco[section][i][key] = value
+
+    return fn
+
+
+def test_image_size_differs_from_file(tmp_path, capsys):
+    # the json says 128x128, the file is 64x64: a box at x=100 is outside
+    # the real image (before: the dataset and train.py took it as is)
+    root = make_mmio(tmp_path, lambda coco: (
+        coco['images'][1].update(width=128, height=128),
+        coco['annotations'][1].update(bbox=[100, 100, 20, 20], area=400)))
+    with pytest.raises(ValueError, match=r'annotations\.json: image id=1: '
+                       r'width/height: declared 128x128, file is 64x64'):
+        build_mmio(root)
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root)
+    assert rc == 1 and 'image id=1: width/height: declared 128x128' in out
+    # the header check can be switched off; the box is then checked
+    # against the declared size only
+    assert len(build_mmio(root, check_image_size=False)) == 4
+
+
+def _exif_jpeg(path, w, h, orientation):
+    from PIL import Image
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.new('RGB', (w, h), (90, 90, 90)).save(path, exif=exif.tobytes())
+
+
+def test_exif_rotated_image(tmp_path, capsys):
+    """A JPEG stored 64x32 with EXIF orientation 6 is loaded 32 wide and 64
+    high by mmcv; the converter, the doctor and the dataset use that frame
+    (before: the doctor passed the stored size, yolo2coco scaled the boxes
+    by it)."""
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'lbl').mkdir()
+    _exif_jpeg(tmp_path / 'img' / 'a.jpg', 64, 32, 6)
+    (tmp_path / 'lbl' / 'a.txt').write_text('1 0.25 0.5 0.5 0.25\n')
+    (tmp_path / 'names.txt').write_text('\n'.join(CLASSES))
+    (tmp_path / 'class_texts.json').write_text(json.dumps(TEXTS))
+    ann = tmp_path / 'ann.json'
+    _tool('data/yolo2coco.py').main([
+        '--img-dir', str(tmp_path / 'img'), '--label-dir',
+        str(tmp_path / 'lbl'), '--classes', str(tmp_path / 'names.txt'),
+        '--out', str(ann)])
+    coco = json.loads(ann.read_text())
+    assert (coco['images'][0]['width'], coco['images'][0]['height']) == (32,
+                                                                        64)
+    # cx 0.25 * 32 = 8, cy 0.5 * 64 = 32, w 0.5 * 32 = 16, h 0.25 * 64 = 16
+    assert coco['annotations'][0]['bbox'] == [0.0, 24.0, 16.0, 16.0]
+    ds = build_mmio(tmp_path, ann_file='ann.json', data_prefix=dict(
+        img='img/'), split_path=None)
+    sample = ds[0]
+    assert sample['img'].shape[:2] == (64, 32)  # mmcv applied the EXIF
+    assert sample['gt_bboxes'].tensor.tolist() == [[0.0, 24.0, 16.0, 40.0]]
+    rc, out = check_dataset(capsys, ann, '--img-dir', tmp_path / 'img')
+    assert rc == 0, out
+
+    # a json with the stored (unrotated) size is refused by both
+    coco['images'][0].update(width=64, height=32)
+    ann.write_text(json.dumps(coco))
+    msg = ('image id=1: width/height: declared 64x32, file is 32x64 (EXIF '
+           'orientation 6, applied by the image loader)')
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        build_mmio(tmp_path, ann_file='ann.json',
+                   data_prefix=dict(img='img/'), split_path=None)
+    rc, out = check_dataset(capsys, ann, '--img-dir', tmp_path / 'img')
+    assert rc == 1 and msg in out
+
+
+WRONG_TYPES = {
+    # name: (make_mmio coco_fn or None, split, ASE rows_fn, ASE meta,
+    #        message)
+    'split_entry_list': (
+        None, dict(seen=[['bright square']], unseen=['dark square']),
+        None, None,
+        'split.json: seen[0]: seen: expected a class name, got '
+        '["bright square"]'),
+    'category_id_list': (
+        _set_coco(annotations=(1, 'category_id', [2])), None, None, None,
+        'annotations.json: annotation id=1: category_id: expected an '
+        'integer id, got [2]'),
+    'category_id_true': (
+        _set_coco(annotations=(1, 'category_id', True)), None, None, None,
+        'annotations.json: annotation id=1: category_id: expected an '
+        'integer id, got true'),
+    'image_id_float': (
+        _set_coco(annotations=(1, 'image_id', 1.0)), None, None, None,
+        'annotations.json: annotation id=1: image_id: expected an integer '
+        'id, got 1.0'),
+    'ase_label_list': (
+        None, None, lambda rows: rows[1].update(label=['scratch']), None,
+        'train.jsonl:2: label: expected a class name, got ["scratch"]'),
+    'meta_list': (
+        None, None, None, [ASE_META],
+        'meta.json: top level: type: expected a JSON object, got array'),
+}
+
+
+@pytest.mark.parametrize('case', list(WRONG_TYPES))
+def test_wrong_json_type(case, tmp_path, capsys):
+    """Valid JSON of the wrong type: one report naming file, record and
+    field from the dataset and the doctor (before: TypeError/AttributeError,
+    or ``true``/``1.0`` taken as the id 1)."""
+    coco_fn, split, rows_fn, meta, msg = WRONG_TYPES[case]
+    if case.startswith(('ase', 'meta')):
+        root = make_ase(tmp_path, rows_fn, meta=meta)
+        with pytest.raises(ValueError) as err:
+            build_ase(root)
+        rc, out = check_dataset(capsys, root)
+    else:
+        root = make_mmio(tmp_path, coco_fn, split=split)
+        with pytest.raises(ValueError) as err:
+            build_mmio(root, vocabulary='seen')
+        rc, out = check_dataset(capsys, root / 'annotations.json',
+                                '--img-dir', root, '--split',
+                                root / 'split.json')
+    assert msg in str(err.value)
+    assert str(err.value).startswith(str(root))  # the file, in full
+    assert rc == 1 and msg in out
+
+
+def _yolo_cli(tmp_path, label_line, names='bright square\ndark square\n',
+              names_file='names.txt'):
+    (tmp_path / 'img').mkdir(exist_ok=True)
+    (tmp_path / 'lbl').mkdir(exist_ok=True)
+    cv2.imwrite(str(tmp_path / 'img' / 'a.png'), np.zeros((48, 64, 3)))
+    (tmp_path / 'lbl' / 'a.txt').write_text(label_line + '\n')
+    (tmp_path / names_file).write_text(names)
+    out_json = tmp_path / 'out.json'
+    try:
+        _tool('data/yolo2coco.py').main([
+            '--img-dir', str(tmp_path / 'img'), '--label-dir',
+            str(tmp_path / 'lbl'), '--classes', str(tmp_path / names_file),
+            '--out', str(out_json)])
+    finally:
+        assert not out_json.exists()
+
+
+@pytest.mark.parametrize('index', ['1.7', '-0.5', 'inf', '-1'])
+def test_yolo_class_index_not_exact(index, tmp_path):
+    # before: 1.7 became class 1, -0.5 class 0, inf an OverflowError
+    msg = (r"a\.txt:1: class index -1 out of range \(0\.\.1\)"
+           if index == '-1' else
+           rf"a\.txt:1: class index '{re.escape(index)}' is not a whole "
+           rf'number')
+    with pytest.raises(ValueError, match=msg):
+        _yolo_cli(tmp_path, f'{index} 0.5 0.5 0.2 0.2')
+
+
+@pytest.mark.parametrize('kind', ['blank', 'duplicate', 'yaml_gap'])
+def test_class_list_blank_gap_duplicate(kind, tmp_path):
+    """Class lists where a blank, a gap or a duplicate would shift or merge
+    classes are refused by yolo2coco and voc2coco (before: every later
+    class moved by one, or two categories had one name)."""
+    names, names_file, msg = {
+        'blank': ('bright square\n\ndark square\n', 'names.txt',
+                  r'names\.txt:2: class 1 has no name'),
+        'duplicate': ('bright square\ndark square\nbright square\n',
+                      'names.txt', r"names\.txt:3: duplicate class name "
+                      r"'bright square' \(also line 1\)"),
+        'yaml_gap': ('names:\n  0: bright square\n  2: dark square\n',
+                     'data.yaml', r'data\.yaml: field "names": keys must '
+                     r'be 0\.\.1; missing \[1\]'),
+    }[kind]
+    with pytest.raises(ValueError, match=msg):
+        _yolo_cli(tmp_path, '0 0.5 0.5 0.2 0.2', names, names_file)
+    (tmp_path / 'voc').mkdir()
+    (tmp_path / 'voc' / 'a.xml').write_text(VOC.format(10, 10, 20, 20))
+    out_json = tmp_path / 'voc.json'
+    with pytest.raises(ValueError, match=msg):
+        _tool('data/voc2coco.py').main([
+            '--ann-dir', str(tmp_path / 'voc'), '--classes',
+            str(tmp_path / names_file), '--out', str(out_json)])
+    assert not out_json.exists()
+
+
+@pytest.mark.parametrize('value', ['nan', 'inf', '0'])
+def test_voc_size_not_finite(value, tmp_path):
+    # before: a bare "cannot convert float NaN to integer" / OverflowError
+    (tmp_path / 'voc').mkdir()
+    (tmp_path / 'voc' / 'a.xml').write_text(
+        VOC.format(10, 10, 20, 20).replace('<width>64<', f'<width>{value}<'))
+    out_json = tmp_path / 'voc.json'
+    with pytest.raises(ValueError, match=r'a\.xml <size>: <width> must be a '
+                       rf"positive whole number of pixels, got '{value}'"):
+        _tool('data/voc2coco.py').main(
+            ['--ann-dir', str(tmp_path / 'voc'), '--out', str(out_json)])
+    assert not out_json.exists()
+
+
+@pytest.mark.parametrize('path', ['../outside.png', 'images/../../x.png',
+                                  '/abs/a.png'])
+def test_path_leaving_data_root(path, tmp_path, capsys):
+    """Image paths written in annotation files stay inside their folder
+    (before: accepted; merge_coco copied such a file wherever it led)."""
+    cv2.imwrite(str(tmp_path / 'outside.png'), np.zeros((64, 64, 3)))
+    root = make_mmio(tmp_path / 'mmio',
+                     _set_coco(images=(1, 'file_name', path)))
+    msg = f"image id=1: file_name: '{path}' " + (
+        'is absolute' if path.startswith('/') else 'leaves the image folder')
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        build_mmio(root)
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root)
+    assert rc == 1 and msg in out
+    merged = tmp_path / 'merged'
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        _tool('data/merge_coco.py').main([
+            '--src', f'a:{root}/annotations.json:{root}', '--threshold', '2',
+            '--out', str(merged)])
+    assert _files(merged) == []
+
+    ase = make_ase(tmp_path / 'ase',
+                   lambda rows: rows[1].update(img_path=path))
+    msg = f"train.jsonl:2: img_path: '{path}' " + (
+        'is absolute' if path.startswith('/') else 'leaves the data root')
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        build_ase(ase)
+    rc, out = check_dataset(capsys, ase)
+    assert rc == 1 and msg in out
+
+
+def test_class_neither_seen_nor_unseen(tmp_path, capsys):
+    # before: the boxes of 'dark square' vanished from both vocabularies
+    root = make_mmio(tmp_path, split=dict(seen=['bright square'],
+                                          unseen=[]))
+    msg = ("split.json: class 'dark square': seen/unseen: class is neither "
+           'seen nor unseen')
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        build_mmio(root, vocabulary='seen')
+    rc, out = check_dataset(capsys, root / 'annotations.json', '--img-dir',
+                            root, '--split', root / 'split.json')
+    assert rc == 1 and msg in out
+
+
+@pytest.mark.parametrize('value', [None, 3])
+def test_ase_text_field_not_a_string(value, tmp_path, capsys):
+    # before: the model read "machine: None"
+    root = make_ase(tmp_path,
+                    lambda rows: rows[1]['record'].update(machine=value))
+    msg = f'train.jsonl:2: record.machine: not a string: {json.dumps(value)}'
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        build_ase(root)
+    rc, out = check_dataset(capsys, root)
+    assert rc == 1 and msg in out
 
 
 # ------------------------------------------------ checkpoints and configs

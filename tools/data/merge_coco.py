@@ -20,9 +20,7 @@ import sys
 from mmase.datasets.converters.merge_coco import minilm_encoder, write_merged
 from mmase.datasets.converters.split_mmio import (split_classes,
                                                   write_mmio_splits)
-from mmase.datasets.doctor import check_coco_dict
 from mmase.utils.file_io import load_json
-from mmase.datasets.validation import raise_for_problems
 
 
 def main(argv=None) -> int:
@@ -49,13 +47,10 @@ def main(argv=None) -> int:
         if len(parts) not in (3, 4):
             p.error(f'--src {spec!r}: expected NAME:ANN_JSON:IMG_DIR'
                     f'[:SUPERCATEGORY]')
+        # checked by merge_coco with the rules of the datasets
         coco = load_json(parts[1], 'annotation file')
-        # bad boxes/ids would be carried into the merged set unnoticed
-        raise_for_problems(
-            check_coco_dict(coco, parts[1], check_images=False).problems,
-            parts[1])
         sources.append(
-            dict(name=parts[0], coco=coco, img_dir=parts[2],
+            dict(name=parts[0], coco=coco, img_dir=parts[2], file=parts[1],
                  supercategory=parts[3] if len(parts) == 4 else None))
     encoder = None if args.threshold > 1 else minilm_encoder(args.encoder)
     merged = write_merged(sources, args.out, encoder, args.threshold,

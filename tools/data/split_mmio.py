@@ -16,9 +16,8 @@ import sys
 
 from mmase.datasets.converters.split_mmio import (split_classes,
                                                   write_mmio_splits)
-from mmase.datasets.doctor import check_coco_dict
+from mmase.datasets.validation import Report, check_coco
 from mmase.utils.file_io import load_json
-from mmase.datasets.validation import raise_for_problems
 
 
 def main(argv=None) -> int:
@@ -35,9 +34,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     ann = osp.join(args.root, args.ann)
     coco = load_json(ann, 'annotation file')
-    # the split files must not carry bad boxes/ids on unnoticed
-    raise_for_problems(
-        check_coco_dict(coco, ann, check_images=False).problems, ann)
+    # the split files must not carry bad boxes/ids on unnoticed: the rules
+    # of the datasets, stopping at the first problem
+    check_coco(coco, ann, Report(stop_at_first=True), image_check=None)
     unseen = args.unseen
     if args.unseen_file:
         with open(args.unseen_file, encoding='utf-8') as f:

@@ -16,6 +16,8 @@ pipeline's ``filter_empty_gt`` drops them.
 import copy
 from typing import Dict, Sequence
 
+from ..validation import is_int, show
+
 _FREQUENCIES = ('r', 'c', 'f')
 
 
@@ -49,8 +51,9 @@ def lvis_base_split(lvis: Dict,
             raise ValueError(f'{source}: missing or non-list field "{key}"')
     freq = {}
     for i, cat in enumerate(lvis['categories']):
-        if 'id' not in cat:
-            raise ValueError(f'{source}: categories[{i}] has no "id"')
+        if not isinstance(cat, dict) or not is_int(cat.get('id')):
+            raise ValueError(f'{source}: categories[{i}]: expected an object '
+                             f'with an integer "id", got {show(cat)}')
         f = cat.get('frequency')
         if f not in _FREQUENCIES:
             raise ValueError(
@@ -61,11 +64,12 @@ def lvis_base_split(lvis: Dict,
     dropped_ids = {cid for cid, f in freq.items() if f in drop_frequencies}
     kept = []
     for i, ann in enumerate(lvis['annotations']):
-        cid = ann.get('category_id')
-        if cid not in freq:
-            raise ValueError(f'{source}: annotations[{i}] (id '
-                             f'{ann.get("id", "?")}) has "category_id" {cid!r}'
-                             f', not in "categories"')
+        cid = ann.get('category_id') if isinstance(ann, dict) else None
+        if not is_int(cid) or cid not in freq:
+            aid = ann.get('id') if isinstance(ann, dict) else None
+            raise ValueError(f'{source}: annotations[{i}] (id {show(aid)}) '
+                             f'has "category_id" {show(cid)}, not an id of '
+                             f'"categories"')
         if cid not in dropped_ids:
             kept.append(ann)
     out = {k: v for k, v in lvis.items() if k != 'annotations'}

@@ -25,6 +25,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..validation import Report, check_coco
+
 Encoder = Callable[[List[str]], np.ndarray]
 
 
@@ -127,9 +129,13 @@ def merge_coco(sources: Sequence[dict],
 
     Args:
         sources (Sequence[dict]): Each ``dict(coco=<COCO dict>,
-            supercategory=<str, optional>, file_prefix=<str, optional>)``.
-            ``file_prefix`` is prepended to every ``file_name`` (the merged
-            images live in one folder, one sub-folder per source).
+            supercategory=<str, optional>, file_prefix=<str, optional>,
+            file=<str, optional>)``. ``file_prefix`` is prepended to every
+            ``file_name`` (the merged images live in one folder, one
+            sub-folder per source); ``file`` names the source in errors.
+            Each source must pass the rules of the datasets
+            (:func:`mmase.datasets.validation.check_coco`); the first
+            problem raises before anything is merged.
         encoder (Encoder, optional): See :func:`unify_class_names`.
         threshold (float): Merge threshold. Defaults to 0.8.
 
@@ -138,6 +144,11 @@ def merge_coco(sources: Sequence[dict],
         ``class_texts`` (``[[name, description, aliases...], ...]`` in
         category order), ``mapping`` (per source, old name to new name).
     """
+    for k, s in enumerate(sources):
+        # bad boxes/ids/types would be carried into the merged set, and a
+        # file_name leaving its folder would be copied outside the output
+        name = s.get('file') or f'source {k}'
+        check_coco(s['coco'], name, Report(stop_at_first=True, target=name))
     all_names, super_of = [], {}
     for s in sources:
         for c in s['coco'].get('categories', []):
@@ -168,12 +179,6 @@ def merge_coco(sources: Sequence[dict],
                       file_name=prefix + im['file_name'], source=k)
             images.append(im)
         for a in coco.get('annotations', []):
-            if a['category_id'] not in cat_map:
-                raise ValueError(f'source {k}: annotation {a.get("id")} has '
-                                 f'unknown category_id {a["category_id"]}')
-            if a['image_id'] not in img_map:
-                raise ValueError(f'source {k}: annotation {a.get("id")} has '
-                                 f'unknown image_id {a["image_id"]}')
             anns.append(dict(a, id=len(anns) + 1,
                              image_id=img_map[a['image_id']],
                              category_id=cat_map[a['category_id']]))

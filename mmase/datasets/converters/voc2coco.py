@@ -6,12 +6,13 @@ VOC boxes are 1-based inclusive pixel indices; the COCO box of
 ymax - ymin + 1]`` (the convention of mmdet's VOC loader). Objects marked
 ``difficult`` are kept with ``"difficult": 1`` unless ``skip_difficult``.
 """
+import math
 import os
 import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import List, Optional, Sequence
 
-from ..validation import check_box_xyxy
+from ..validation import Report, check_box_xyxy, check_rel_path
 
 
 def _text(node, tag: str, where: str) -> str:
@@ -27,6 +28,15 @@ def _num(node, tag: str, where: str) -> float:
         return float(raw)
     except ValueError:
         raise ValueError(f'{where}: <{tag}> is not a number: {raw!r}')
+
+
+def _size(node, tag: str, where: str) -> int:
+    """An image side: a positive whole number (``nan``/``inf`` refused)."""
+    value = _num(node, tag, where)
+    if not math.isfinite(value) or value <= 0 or value != int(value):
+        raise ValueError(f'{where}: <{tag}> must be a positive whole number '
+                         f'of pixels, got {_text(node, tag, where)!r}')
+    return int(value)
 
 
 def parse_voc_xml(path: str) -> dict:
@@ -48,9 +58,13 @@ def parse_voc_xml(path: str) -> dict:
         raise ValueError(f'{path}: missing <size>')
     out = dict(
         filename=_text(root, 'filename', path),
-        width=int(_num(size, 'width', f'{path} <size>')),
-        height=int(_num(size, 'height', f'{path} <size>')),
+        width=_size(size, 'width', f'{path} <size>'),
+        height=_size(size, 'height', f'{path} <size>'),
         objects=[])
+    rep = Report()  # a converter's message, no doctor hint
+    if not check_rel_path(rep, path, '<filename>', '', out['filename'],
+                          'the image folder'):
+        raise ValueError(str(rep.problems[0]))
     for k, obj in enumerate(root.findall('object')):
         where = f'{path} <object> #{k}'
         bnd = obj.find('bndbox')

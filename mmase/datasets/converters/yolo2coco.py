@@ -5,20 +5,76 @@ YOLO keeps one ``<stem>.txt`` per image with one object per line:
 ``class cx cy w h`` normalised to ``[0, 1]`` (polygon lines
 ``class x1 y1 x2 y2 ...`` of YOLO segmentation sets are turned into their
 bounding box). Images without a label file are kept without annotations.
+
+Normalised coordinates are scaled by the image size in the frame the image
+loader returns: an EXIF orientation that rotates the image (5-8) swaps the
+header's width and height, as OpenCV's decoder in mmcv's
+``LoadImageFromFile`` does (and as YOLO tools label such images).
 """
+import math
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
-from PIL import Image
-
-from ..validation import check_box_xyxy
+from ..validation import check_box_xyxy, is_int, read_image_size, show
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
+def _check_names(names: list, path: str, txt: bool) -> List[str]:
+    """Class names by index: non-empty, unique strings (a blank or a
+    duplicate would shift or merge every later class)."""
+
+    def ref(i: int) -> str:
+        return f'line {i + 1}' if txt else f'names[{i}]'
+
+    seen = {}
+    for i, name in enumerate(names):
+        where = f'{path}:{i + 1}' if txt else f'{path}: {ref(i)}'
+        if not isinstance(name, str):
+            raise ValueError(f'{where}: the name of class {i} must be a '
+                             f'string, got {show(name)}')
+        if not name.strip():
+            raise ValueError(f'{where}: class {i} has no name (blank); '
+                             f'every class index needs one')
+        name = name.strip()
+        if name in seen:
+            raise ValueError(f'{where}: duplicate class name {name!r} '
+                             f'(also {ref(seen[name])})')
+        seen[name] = i
+    return [n.strip() for n in names]
+
+
+def _yaml_names(path: str) -> List[str]:
+    import yaml
+    with open(path, encoding='utf-8') as f:
+        try:
+            data = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise ValueError(f'{path}: invalid YAML ({e})') from e
+    names = data.get('names') if isinstance(data, dict) else None
+    if isinstance(names, dict):
+        keys = list(names)
+        if not all(is_int(k) for k in keys):
+            raise ValueError(f'{path}: field "names": keys must be class '
+                             f'indexes (integers), got {keys}')
+        missing = sorted(set(range(len(keys))) - set(keys))
+        if missing:
+            raise ValueError(f'{path}: field "names": keys must be 0..'
+                             f'{len(keys) - 1}; missing {missing}, found '
+                             f'{sorted(keys)}')
+        names = [names[k] for k in range(len(keys))]
+    if not isinstance(names, list) or not names:
+        raise ValueError(f'{path}: field "names" missing or empty')
+    return _check_names(names, path, txt=False)
+
+
 def read_class_names(path: str) -> List[str]:
     """Class names from a ``names.txt`` (one per line) or a YOLO data yaml.
+
+    The position of a name is its class index, so a blank line (before the
+    last name), a gap in the index keys of a YAML ``names`` map or a name
+    given twice is refused instead of shifting or merging classes.
 
     Args:
         path (str): ``.txt`` or ``.yaml``/``.yml`` file.
@@ -29,20 +85,14 @@ def read_class_names(path: str) -> List[str]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'class name file not found: {path}')
     if path.endswith(('.yaml', '.yml')):
-        import yaml
-        with open(path, encoding='utf-8') as f:
-            data = yaml.safe_load(f) or {}
-        names = data.get('names')
-        if isinstance(names, dict):
-            names = [names[k] for k in sorted(names, key=int)]
-        if not isinstance(names, list) or not names:
-            raise ValueError(f'{path}: field "names" missing or empty')
-        return [str(n) for n in names]
+        return _yaml_names(path)
     with open(path, encoding='utf-8') as f:
-        names = [ln.strip() for ln in f if ln.strip()]
+        names = f.read().splitlines()
+    while names and not names[-1].strip():
+        names.pop()  # trailing empty lines name no class
     if not names:
         raise ValueError(f'{path}: no class names')
-    return names
+    return _check_names(names, path, txt=True)
 
 
 def list_images(img_dir: str) -> List[str]:
@@ -57,13 +107,33 @@ def list_images(img_dir: str) -> List[str]:
     return sorted(out)
 
 
-def image_size(path: str):
-    """``(width, height)`` read from the image header."""
+def image_size(path: str) -> Tuple[int, int]:
+    """``(width, height)`` read from the image header, in the frame the
+    image loader returns (EXIF orientation applied)."""
+    size, _, why = read_image_size(path)
+    if size is None:
+        raise ValueError(f'{path}: cannot read image ({why})')
+    return size
+
+
+def parse_class_index(raw: str, num_classes: int, where: str) -> int:
+    """The class index of a label line: a whole number in range.
+
+    ``1.0`` is read as 1; ``1.7``, ``-0.5``, ``nan`` or ``inf`` are
+    refused (truncating them would relabel the object).
+    """
     try:
-        with Image.open(path) as im:
-            return im.size
-    except Exception as e:  # noqa: BLE001  (any decoder error)
-        raise ValueError(f'{path}: cannot read image ({e})') from e
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f'{where}: class index {raw!r} is not a number')
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f'{where}: class index {raw!r} is not a whole '
+                         f'number')
+    cls = int(value)
+    if not 0 <= cls < num_classes:
+        raise ValueError(f'{where}: class index {cls} out of range '
+                         f'(0..{num_classes - 1})')
+    return cls
 
 
 def yolo_to_coco(img_dir: str,
@@ -108,14 +178,12 @@ def yolo_to_coco(img_dir: str,
             parts = line.split()
             if not parts:
                 continue
+            cls = parse_class_index(parts[0], len(class_names),
+                                    f'{txt}:{lineno}')
             try:
-                cls = int(float(parts[0]))
                 vals = [float(v) for v in parts[1:]]
             except ValueError:
                 raise ValueError(f'{txt}:{lineno}: not numbers: {line!r}')
-            if not 0 <= cls < len(class_names):
-                raise ValueError(f'{txt}:{lineno}: class index {cls} out of '
-                                 f'range (0..{len(class_names) - 1})')
             if len(vals) == 4:
                 cx, cy, bw, bh = vals
                 x0, y0 = (cx - bw / 2) * w, (cy - bh / 2) * h
