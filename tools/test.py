@@ -16,6 +16,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.dist import get_rank  # noqa: E402
 
 import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
+from mmase.apis.model_builder import add_strict_argument  # noqa: E402
 from mmase.utils.file_io import dump_json_atomic  # noqa: E402
 from mmase.utils.setup_env import (add_common_args,  # noqa: E402
                                    build_runner, load_checkpoint_checked,
@@ -35,13 +36,7 @@ def parse_args(argv=None):
         '--show-dir',
         help='directory (inside the work dir) where painted predictions '
         'are saved')
-    parser.add_argument(
-        '--no-strict',
-        dest='strict',
-        action='store_false',
-        help='load a checkpoint whose keys do not match the model (missing '
-        'weights stay randomly initialised). By default a mismatch is an '
-        'error that lists the keys')
+    add_strict_argument(parser)
     add_common_args(parser)
     return parse_tool_args(parser, argv)
 

@@ -77,13 +77,24 @@ def load_checkpoint_file(filename: str,
 
     Raises:
         FileNotFoundError: The file does not exist.
-        RuntimeError: The file needs unsafe loading and it was not allowed.
+        RuntimeError: The file needs unsafe loading and it was not allowed,
+            or it cannot be read (truncated, e.g. by a run killed while
+            saving, or not a checkpoint); the message names the file.
     """
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint not found: {filename}')
     try:
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
+    except (EOFError, OSError, RuntimeError) as err:
+        # torch names neither the file nor the cause: an empty file gives a
+        # bare EOFError, a cut zip archive "failed finding central
+        # directory" or "[Errno 22] Invalid argument".
+        raise RuntimeError(
+            f'{filename}: cannot read the checkpoint: '
+            f'{type(err).__name__}: {err} (the file is empty, truncated - '
+            f'e.g. by a run killed while saving it - or not a checkpoint)'
+        ) from err
     except pickle.UnpicklingError as err:
         if allow_unsafe is None:
             allow_unsafe = os.environ.get(UNSAFE_LOAD_ENV, '0') == '1'

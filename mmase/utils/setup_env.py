@@ -2,10 +2,14 @@
 """Environment set-up shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
 import functools
+import glob
+import inspect
 import os
 import os.path as osp
+import re
+import zipfile
 from datetime import timedelta
-from typing import Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -98,7 +102,16 @@ def parse_tool_args(parser: argparse.ArgumentParser,
 
 
 def load_tool_config(args: argparse.Namespace) -> Config:
-    """Load ``args.config`` and apply ``--cfg-options`` and ``--work-dir``.
+    """Load ``args.config``, apply ``--cfg-options`` and ``--work-dir`` and
+    check the result before anything is built.
+
+    Checks (each raises one error naming the config and the key):
+    unknown top-level ``--cfg-options`` keys (:func:`check_cfg_options`),
+    unknown hook arguments (:func:`check_hook_args`) and an ASE head whose
+    ``num_classes`` differs from the classes of the data
+    (:func:`check_num_classes`). A plain ``CheckpointHook`` is replaced by
+    :class:`~mmase.engine.hooks.AtomicCheckpointHook`
+    (:func:`use_atomic_checkpoints`).
 
     Raises:
         FileNotFoundError: The config file does not exist.
@@ -107,9 +120,205 @@ def load_tool_config(args: argparse.Namespace) -> Config:
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options, args.config)
         cfg.merge_from_dict(args.cfg_options)
     apply_common_args(cfg, args.work_dir, args.config)
+    use_atomic_checkpoints(cfg)
+    check_hook_args(cfg, args.config)
+    check_num_classes(cfg, args.config)
     return cfg
+
+
+#: Top-level keys that mmengine's Runner reads although most configs do not
+#: set them (besides the arguments of ``Runner.__init__``).
+RUNNER_OPTIONAL_KEYS = frozenset({
+    'model_wrapper_cfg', 'find_unused_parameters', 'sync_bn', 'compile',
+    'activation_checkpointing', 'efficient_conv_bn_eval', 'runner_type',
+    'custom_imports', 'strategy'
+})
+
+
+def check_cfg_options(cfg: Config, options: dict, config_path: str) -> None:
+    """Refuse ``--cfg-options`` whose top-level key nothing reads.
+
+    ``Config.merge_from_dict`` adds any key, so a typo such as
+    ``trian_cfg.max_epochs=1`` would be ignored silently. A top-level key
+    must exist in the config or be one the Runner reads.
+
+    Args:
+        cfg (Config): The loaded config (before the options are merged).
+        options (dict): ``--cfg-options`` (``'a.b.c': value``).
+        config_path (str): For the message.
+
+    Raises:
+        ValueError: A top-level key that is neither in the config nor read
+            by the Runner.
+    """
+    from mmase.engine.hooks.atomic_checkpoint_hook import (named_parameters,
+                                                          quote_with_hint)
+    known = set(cfg.keys()) | RUNNER_OPTIONAL_KEYS | set(
+        named_parameters(Runner.__init__))
+    unknown = sorted({
+        key.split('.')[0]
+        for key in options if key.split('.')[0] not in known
+    })
+    if unknown:
+        names = ', '.join(quote_with_hint(k, known) for k in unknown)
+        raise ValueError(
+            f'--cfg-options: {config_path}: unknown top-level key(s) '
+            f'{names}: not in the config and not read by the runner, so the '
+            f'option would be ignored')
+
+
+def _hook_cfgs(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    """``(where, hook config)`` of every default and custom hook."""
+    for name, hook in (cfg.get('default_hooks') or {}).items():
+        yield f'default_hooks.{name}', hook
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        yield f'custom_hooks[{i}]', hook
+
+
+def _hook_class(cfg: Config, hook_type,
+                scope: Optional[str] = None) -> Optional[type]:
+    """The registered class of a hook type (None when it cannot be found:
+    the Runner will report that itself)."""
+    if isinstance(hook_type, type):
+        return hook_type
+    from mmengine.registry import HOOKS
+    scope = scope or cfg.get('default_scope', None)
+    with HOOKS.switch_scope_and_registry(scope) as registry:
+        return registry.get(hook_type)
+
+
+def use_atomic_checkpoints(cfg: Config) -> None:
+    """Replace a plain ``CheckpointHook`` by ``AtomicCheckpointHook``.
+
+    Same arguments and files; checkpoints are written to a temporary file
+    and renamed into place, and outdated ones are removed afterwards, so a
+    kill during a save never leaves nothing to resume from. Configs that
+    name ``CheckpointHook`` explicitly get this too.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if not isinstance(hook, dict):
+        return
+    hook_type = hook.get('type')
+    if isinstance(hook_type, str):
+        hook_type = hook_type.split('.')[-1]
+    from mmengine.hooks import CheckpointHook
+    if hook_type in ('CheckpointHook', CheckpointHook):
+        hook['type'] = 'AtomicCheckpointHook'
+
+
+def check_hook_args(cfg: Config, config_path: str) -> None:
+    """Refuse hook arguments the hook does not take, before the Runner is
+    built.
+
+    ``CheckpointHook`` takes ``**kwargs`` and passes them on to
+    ``Runner.save_checkpoint``, so ``default_hooks.checkpoint.intervall=1``
+    used to fail only at the first save, after an epoch of training.
+    Hooks that take ``**kwargs`` for other purposes are not checked.
+
+    Raises:
+        TypeError: ``<config>: default_hooks.checkpoint: <Hook>: unknown
+            argument(s) 'intervall' (did you mean 'interval'?)``.
+    """
+    from mmengine.hooks import CheckpointHook
+
+    from mmase.engine.hooks.atomic_checkpoint_hook import (
+        named_parameters, unknown_argument_message)
+    for where, hook in _hook_cfgs(cfg):
+        if not isinstance(hook, dict) or 'type' not in hook:
+            continue
+        cls = _hook_class(cfg, hook['type'], hook.get('_scope_'))
+        if cls is None:
+            continue
+        if issubclass(cls, CheckpointHook):
+            init = CheckpointHook.__init__
+        else:
+            init = cls.__init__
+            params = inspect.signature(init).parameters.values()
+            if any(p.kind == p.VAR_KEYWORD for p in params):
+                continue
+        known = named_parameters(init)
+        unknown = [
+            k for k in hook if k not in known and k != 'type'
+            and not (k.startswith('_') and k.endswith('_'))  # _scope_ ...
+        ]
+        if unknown:
+            raise TypeError(f'{config_path}: {where}: ' +
+                            unknown_argument_message(cls.__name__, unknown,
+                                                     known))
+
+
+def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    """``(where, dataset config)`` of the train/val/test dataloaders
+    (through dataset wrappers)."""
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        dataset = loader.get('dataset') if isinstance(loader, dict) else None
+        where = f'{split}_dataloader.dataset'
+        while isinstance(dataset, dict) and isinstance(
+                dataset.get('dataset'), dict):
+            dataset, where = dataset['dataset'], where + '.dataset'
+        if isinstance(dataset, dict):
+            yield where, dataset
+
+
+def _ase_classes(dataset: dict, where: str) -> Optional[Tuple[str, list]]:
+    """``(source, classes)`` of an ``ASEDataset`` config: its
+    ``metainfo.classes`` or the ``classes`` of its ``meta.json``; None when
+    they cannot be read (the dataset reports that when it is built)."""
+    from mmase.utils.file_io import load_json
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if classes is not None:
+        return f'{where}.metainfo.classes', classes
+    meta_file = dataset.get('meta_file', 'meta.json')
+    root = dataset.get('data_root') or ''
+    path = meta_file if osp.isabs(meta_file) or not root else osp.join(
+        root, meta_file)
+    if not osp.isfile(path):
+        return None
+    try:
+        meta = load_json(path)
+    except ValueError:
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get('classes'),
+                                                    list):
+        return None
+    return f'{path} (field "classes", used by {where})', meta['classes']
+
+
+def check_num_classes(cfg: Config, config_path: str) -> None:
+    """Check a classifier's ``model.head.num_classes`` against the classes
+    of its ASE data, before anything is built.
+
+    Otherwise a sixth class in ``meta.json`` with ``num_classes=5`` ends in
+    torch's ``IndexError: Target 5 is out of bounds`` inside the loss, and
+    fewer classes train a head with dead outputs.
+
+    Raises:
+        ValueError: ``<config>: model.head.num_classes = 5 but <meta.json>
+            (field "classes", ...) lists 6 classes``.
+    """
+    head = (cfg.get('model') or {}).get('head')
+    if not isinstance(head, dict):
+        return
+    num_classes = head.get('num_classes')
+    if not isinstance(num_classes, int):
+        return
+    for where, dataset in _dataset_cfgs(cfg):
+        if str(dataset.get('type', '')).split('.')[-1] != 'ASEDataset':
+            continue
+        found = _ase_classes(dataset, where)
+        if found is None:
+            continue
+        source, classes = found
+        if len(classes) != num_classes:
+            raise ValueError(
+                f'{config_path}: model.head.num_classes = {num_classes} but '
+                f'{source} lists {len(classes)} classes {list(classes)}; set '
+                f'num_classes to {len(classes)} (head, data_preprocessor and '
+                f'metrics), e.g. in the config\'s `num_classes`')
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -119,23 +328,16 @@ def build_runner(cfg: Config) -> Runner:
     return RUNNERS.build(cfg)
 
 
-def _mismatch_error(checkpoint: str, err: RuntimeError,
-                    what: str) -> RuntimeError:
-    """The one error for a checkpoint that does not fit the model."""
-    return RuntimeError(
-        f'{checkpoint}: the checkpoint does not match the model of the '
-        f'config:\n{err}\nPass --no-strict to {what} anyway (the missing '
-        f'weights stay randomly initialised).')
-
-
 def load_checkpoint_checked(runner: Runner, checkpoint: str,
                             strict: bool = True) -> None:
     """Load ``checkpoint`` into the runner's model, strictly by default.
 
     mmengine's ``load_from`` only logs a warning for missing or unexpected
     keys, so a checkpoint of another model would be evaluated with random
-    weights. Here a mismatch raises one error naming the file and the keys.
-    Afterwards the runner does not load the weights again.
+    weights. Here a mismatch raises one
+    :class:`~mmase.apis.model_builder.CheckpointMismatchError` naming the
+    file and the keys. Afterwards the runner does not load the weights
+    again.
 
     Args:
         runner (Runner): A built runner.
@@ -143,13 +345,9 @@ def load_checkpoint_checked(runner: Runner, checkpoint: str,
         strict (bool): Refuse missing, unexpected or differently shaped
             weights. Defaults to True.
     """
-    try:
-        runner.load_checkpoint(checkpoint, map_location='cpu', strict=strict)
-    except RuntimeError as err:
-        if 'state_dict' not in str(err) or checkpoint in str(err):
-            raise  # e.g. refused unsafe unpickling: already names the file
-        raise _mismatch_error(checkpoint, err, 'load it') from None
-    runner._has_loaded = True
+    from mmase.apis.model_builder import load_runner_checkpoint
+    load_runner_checkpoint(runner, checkpoint, map_location='cpu',
+                           strict=strict)
 
 
 def strict_resume(runner: Runner) -> None:
@@ -165,17 +363,12 @@ def strict_resume(runner: Runner) -> None:
     Args:
         runner (Runner): A built runner whose config asks to resume.
     """
-    load = runner.load_checkpoint
+    from mmase.apis.model_builder import load_runner_checkpoint
 
-    @functools.wraps(load)
-    def load_strictly(filename: str, *args, **kwargs):
-        kwargs['strict'] = True
-        try:
-            return load(filename, *args, **kwargs)
-        except RuntimeError as err:
-            if 'state_dict' not in str(err) or filename in str(err):
-                raise
-            raise _mismatch_error(filename, err, 'resume') from None
+    @functools.wraps(runner.load_checkpoint)
+    def load_strictly(filename: str, map_location='cpu', *args, **kwargs):
+        return load_runner_checkpoint(runner, filename, map_location,
+                                      strict=True, what='resume')
 
     runner.resume = functools.partial(_resume_with, runner, load_strictly)
 
@@ -188,3 +381,127 @@ def _resume_with(runner: Runner, load, filename: str, *args, **kwargs):
         return Runner.resume(runner, filename, *args, **kwargs)
     finally:
         runner.load_checkpoint = original
+
+
+# --------------------------------------------------------------- resuming
+def checkpoint_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a complete checkpoint, or None when it is.
+
+    A zip checkpoint (torch's format) is checked member by member against
+    its CRCs without unpickling anything (torch itself does not check them,
+    so a damaged file can load with wrong weights); an older-format file is
+    loaded with the safe reader.
+
+    Args:
+        path (str): Checkpoint file.
+
+    Returns:
+        str | None: The problem, e.g. ``'empty file'``.
+    """
+    from mmase.utils.compat import load_checkpoint_file
+    if not osp.isfile(path):
+        return 'file not found'
+    if osp.getsize(path) == 0:
+        return 'empty file'
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            return f'damaged zip archive ({err})'
+        return None if bad is None else f'damaged member {bad}'
+    try:
+        load_checkpoint_file(path)
+    except Exception as err:  # noqa: BLE001  (reported, not hidden)
+        msg = ' '.join(str(err).split())  # one line, for the log
+        return msg[len(path) + 2:] if msg.startswith(f'{path}: ') else msg
+    return None
+
+
+def _checkpoint_step(path: str) -> Optional[int]:
+    """The number in ``epoch_N.pth`` / ``iter_N.pth``, else None."""
+    match = re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', osp.basename(path))
+    return int(match.group(1)) if match else None
+
+
+def _checkpoint_dirs(cfg: Config, pointed: Optional[str]) -> List[str]:
+    """Folders a run's checkpoints can be in: the work dir, the hook's
+    ``out_dir/<work dir name>`` and the folder ``last_checkpoint`` names."""
+    work_dir = cfg.work_dir
+    dirs = [work_dir]
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    out_dir = hook.get('out_dir') if isinstance(hook, dict) else None
+    if out_dir:
+        dirs.append(osp.join(out_dir, osp.basename(work_dir.rstrip(osp.sep))))
+    if pointed:
+        dirs.append(osp.dirname(pointed))
+    unique = []
+    for d in dirs:
+        if osp.abspath(d) not in [osp.abspath(u) for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def resolve_resume(cfg: Config) -> Tuple[str, List[str]]:
+    """The checkpoint ``--resume`` (without a path) continues from.
+
+    mmengine resumes from the file named in ``<work_dir>/last_checkpoint``
+    and fails with torch's error when that file is missing or truncated, or
+    with an empty path when ``last_checkpoint`` is empty; without
+    ``last_checkpoint`` it silently trains from scratch. Here:
+
+    * the file ``last_checkpoint`` names is used when it is complete
+      (:func:`checkpoint_problem`);
+    * otherwise the newest complete ``epoch_N.pth`` / ``iter_N.pth`` of the
+      run's checkpoint folder is used, with a warning naming the broken
+      one;
+    * with no complete checkpoint at all it is an error: ``--resume`` never
+      trains from scratch (run without ``--resume`` for that).
+
+    Args:
+        cfg (Config): The config (``work_dir`` set).
+
+    Returns:
+        tuple: ``(checkpoint, warnings)``; log the warnings once the
+        runner's logger exists.
+
+    Raises:
+        FileNotFoundError: Nothing to resume from; the message names the
+            work dir and every broken file.
+    """
+    work_dir = cfg.work_dir
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    warnings, broken = [], []
+    pointed = None
+    if osp.isfile(pointer):
+        with open(pointer, encoding='utf-8', errors='replace') as f:
+            pointed = f.read().strip()
+        if not pointed:
+            broken.append(f'{pointer}: empty file')
+        else:
+            problem = checkpoint_problem(pointed)
+            if problem is None:
+                return pointed, warnings
+            broken.append(f'{pointed} (named in {pointer}): {problem}')
+    candidates = []
+    for folder in _checkpoint_dirs(cfg, pointed):
+        for path in glob.glob(osp.join(glob.escape(folder), '*.pth')):
+            step = _checkpoint_step(path)
+            if step is not None and path != pointed:
+                candidates.append((step, osp.getmtime(path), path))
+    for _, _, path in sorted(candidates, reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            for what in broken:
+                warnings.append(f'--resume: cannot resume from {what}; '
+                                f'resuming from {path} instead')
+            if pointed is None:
+                warnings.append(f'--resume: {pointer} not found; resuming '
+                                f'from the newest complete checkpoint {path}')
+            return path, warnings
+        broken.append(f'{path}: {problem}')
+    detail = ('; '.join(broken) if broken else
+              'no last_checkpoint and no epoch_N.pth / iter_N.pth')
+    raise FileNotFoundError(
+        f'--resume: nothing to resume in {work_dir}: {detail}. Check '
+        f'--work-dir, or train without --resume to start from scratch.')

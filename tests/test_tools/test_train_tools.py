@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from mmase.utils.compat import load_checkpoint_file
+from mmase.utils.setup_env import resolve_resume
 from tests.conftest import REPO_ROOT
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -36,14 +37,20 @@ def test_build_config_applies_command_line(tiny_det_config, tmp_path):
     import train as train_tool
     cfg_path = tiny_det_config()
     args = train_tool.parse_args([
-        cfg_path, '--work-dir', str(tmp_path / 'wd'), '--resume',
-        '--cfg-options', 'train_cfg.max_epochs=7'
+        cfg_path, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
+        'train_cfg.max_epochs=7'
     ])
     cfg = train_tool.build_config(args)
     assert cfg.work_dir == str(tmp_path / 'wd')
-    assert cfg.resume is True and cfg.load_from is None
+    assert not cfg.get('resume') and cfg.load_from is None
     assert cfg.train_cfg.max_epochs == 7
     assert cfg.custom_imports['imports'] == ['mmase']
+    # every checkpoint hook writes atomically
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    # --resume in a work dir without checkpoints is an error
+    with pytest.raises(FileNotFoundError, match='nothing to resume in'):
+        train_tool.build_config(train_tool.parse_args(
+            [cfg_path, '--work-dir', str(tmp_path / 'wd'), '--resume']))
 
     with pytest.raises(FileNotFoundError, match='missing.py'):
         train_tool.build_config(train_tool.parse_args(['missing.py']))
@@ -162,3 +169,118 @@ def test_resume_refuses_checkpoint_of_another_model(tiny_det_config,
     assert 'resumed epoch: 1' in res.stdout + res.stderr
     assert load_checkpoint_file(osp.join(wd2, 'epoch_2.pth'))['meta'][
         'epoch'] == 2
+
+
+#: Runs tools/train.py with mmengine's local file writes made slow for one
+#: checkpoint: half of its bytes are written, a marker file is created and
+#: the process sleeps inside the write until it is killed.
+SLOW_SAVE = """
+import os, runpy, sys, time
+from mmengine.fileio.backends import LocalBackend
+marker, target = sys.argv[1], sys.argv[2]
+put = LocalBackend.put
+def slow_put(self, obj, filepath):
+    if target in os.path.basename(str(filepath)):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+            f.flush()
+            open(marker, 'w').close()
+            time.sleep(600)
+    return put(self, obj, filepath)
+LocalBackend.put = slow_put
+sys.argv = sys.argv[3:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+def test_sigkill_during_checkpoint_write_then_resume(tiny_det_config,
+                                                     tmp_path):
+    """SIGKILL while ``epoch_2.pth`` is being written, with
+    ``max_keep_ckpts=1``: ``epoch_1.pth`` and ``last_checkpoint`` survive
+    and ``--resume`` finishes the schedule. (mmengine's CheckpointHook
+    deleted epoch_1.pth before writing, so nothing was left to resume.)"""
+    cfg_path = tiny_det_config(max_epochs=3)
+    wd = str(tmp_path / 'wd')
+    marker = str(tmp_path / 'writing')
+    script = tmp_path / 'slow_save.py'
+    script.write_text(SLOW_SAVE)
+    keep_one = ['--cfg-options', 'default_hooks.checkpoint.max_keep_ckpts=1']
+    proc = subprocess.Popen(
+        [sys.executable, str(script), marker, 'epoch_2', TRAIN, cfg_path,
+         '--work-dir', wd] + keep_one,
+        env=_env(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not osp.exists(marker) and time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, 'training ended before the write'
+    assert osp.exists(marker), 'the checkpoint write never started'
+    proc.send_signal(signal.SIGKILL)  # inside the write of epoch 2
+    proc.wait()
+
+    files = sorted(os.listdir(wd))
+    assert 'epoch_1.pth' in files and 'epoch_2.pth' not in files, files
+    assert any(f.startswith('.epoch_2.pth.') for f in files), files
+    with open(osp.join(wd, 'last_checkpoint')) as f:
+        assert f.read() == osp.join(wd, 'epoch_1.pth')
+    assert load_checkpoint_file(osp.join(wd, 'epoch_1.pth'))['meta'][
+        'epoch'] == 1
+
+    res = _run([TRAIN, cfg_path, '--work-dir', wd, '--resume'] + keep_one,
+               timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'resumed epoch: 1' in res.stdout + res.stderr
+    files = sorted(os.listdir(wd))
+    assert [f for f in files if f.endswith('.pth')] == ['epoch_3.pth']
+    assert not [f for f in files if f.endswith('.tmp')], files
+    ckpt = load_checkpoint_file(osp.join(wd, 'epoch_3.pth'))
+    assert ckpt['meta']['epoch'] == 3 and ckpt['meta']['iter'] == 9
+
+
+def test_resume_skips_broken_checkpoints_with_a_warning(tiny_det_config,
+                                                        tmp_path):
+    """A truncated newest checkpoint (left by an interrupted write of an
+    older mmengine run) is skipped with a WARNING naming it; the run
+    resumes from the newest complete one. An empty ``last_checkpoint`` is
+    treated the same way."""
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+    import train as train_tool
+    cfg_path = tiny_det_config(max_epochs=2)
+    wd = str(tmp_path / 'wd')
+    res = _run([TRAIN, cfg_path, '--work-dir', wd], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    last = osp.join(wd, 'epoch_2.pth')
+    with open(last, 'rb') as f:
+        data = f.read()
+    with open(last, 'wb') as f:
+        f.write(data[:len(data) // 2])
+
+    # an empty last_checkpoint: the newest complete file, with a warning
+    with open(osp.join(wd, 'last_checkpoint'), 'w'):
+        pass
+    args = train_tool.parse_args([cfg_path, '--work-dir', wd, '--resume'])
+    cfg = train_tool.build_config(args)
+    assert cfg.load_from == osp.join(wd, 'epoch_1.pth')
+    path, warnings = resolve_resume(cfg)
+    assert path == cfg.load_from
+    assert len(warnings) == 2, warnings
+    assert 'last_checkpoint: empty file' in warnings[0]
+    assert f'{last}: ' in warnings[1]
+
+    with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
+        f.write(last)
+    res = _run([TRAIN, cfg_path, '--work-dir', wd, '--resume',
+                '--cfg-options', 'train_cfg.max_epochs=3'], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    warning = [ln for ln in out.splitlines() if 'WARNING' in ln and
+               f'cannot resume from {last}' in ln]
+    assert warning, out[-3000:]
+    assert f'resuming from {osp.join(wd, "epoch_1.pth")} instead' in \
+        warning[0]
+    assert 'resumed epoch: 1' in out
+    for epoch in (2, 3):  # epoch 2 trained again, written completely
+        ckpt = load_checkpoint_file(osp.join(wd, f'epoch_{epoch}.pth'))
+        assert ckpt['meta']['epoch'] == epoch

@@ -144,3 +144,61 @@ def test_lvis_eval_runs_on_numpy2():
     # the line lvis 0.5.3 runs in accumulate()
     arr = np.cumsum(np.ones((2, 3)), axis=1).astype(dtype=np.float)
     assert arr.dtype == np.float64
+
+
+@pytest.mark.parametrize('keep', [0, 10, 0.5, -10])
+def test_truncated_checkpoint_names_the_file(keep, tmp_path):
+    path = str(tmp_path / 'epoch_1.pth')
+    torch.save({'state_dict': {'w': torch.zeros(64, 64)}}, path)
+    with open(path, 'rb') as f:
+        data = f.read()
+    n = int(len(data) * keep) if isinstance(keep, float) else keep
+    with open(path, 'wb') as f:
+        f.write(data[:n])
+    # torch alone: EOFError / "failed reading zip archive" / Errno 22,
+    # none of which names the file
+    with pytest.raises(RuntimeError) as err:
+        compat.load_checkpoint_file(path)
+    assert str(err.value).startswith(f'{path}: cannot read the checkpoint')
+    assert 'truncated' in str(err.value)
+
+
+def test_every_checkpoint_read_goes_through_the_safe_reader():
+    """Outside ``load_checkpoint_file`` nothing calls ``torch.load``
+    without ``weights_only=True`` or passes ``weights_only=False``: models,
+    tools and converters call that function or mmengine's loader, which is
+    routed to it. Before: ``MobileSAMViT`` read its checkpoint with
+    ``weights_only=False``."""
+    import ast
+    import os
+
+    from tests.conftest import REPO_ROOT
+
+    def unsafe_calls(tree):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            kw = {k.arg: k.value for k in node.keywords}
+            flag = kw.get('weights_only')
+            if isinstance(flag, ast.Constant) and flag.value is False:
+                yield node.lineno
+            elif (isinstance(node.func, ast.Attribute)
+                  and node.func.attr == 'load'
+                  and isinstance(node.func.value, ast.Name)
+                  and node.func.value.id == 'torch'
+                  and not (isinstance(flag, ast.Constant)
+                           and flag.value is True)):
+                yield node.lineno
+
+    found = []
+    for top in ('mmase', 'tools'):
+        for dirpath, _, names in os.walk(os.path.join(REPO_ROOT, top)):
+            for name in sorted(n for n in names if n.endswith('.py')):
+                path = os.path.join(dirpath, name)
+                with open(path, encoding='utf-8') as f:
+                    tree = ast.parse(f.read(), path)
+                rel = os.path.relpath(path, REPO_ROOT)
+                found += [f'{rel}:{line}' for line in unsafe_calls(tree)]
+    # the one deliberate exception: the documented opt-in for trusted files
+    assert found and all(f.startswith('mmase/utils/compat.py:')
+                         for f in found), found

@@ -59,9 +59,9 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
+from mmase.apis.model_builder import add_strict_argument  # noqa: E402
 from mmase.utils.file_io import dump_text_atomic  # noqa: E402
 
 
@@ -89,6 +89,7 @@ def parse_args(argv=None):
                         help='also write the measurements as JSON')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config(s)')
+    add_strict_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -96,40 +97,30 @@ def parse_args(argv=None):
 def build_model(config: str,
                 checkpoint: Optional[str] = None,
                 device: str = 'cpu',
-                cfg_options: Optional[dict] = None) -> torch.nn.Module:
-    """Build a detector in eval mode from a config (and checkpoint).
+                cfg_options: Optional[dict] = None,
+                strict: bool = True) -> torch.nn.Module:
+    """Build a detector in eval mode from a config (and checkpoint) with
+    :func:`mmase.apis.init_model`.
 
     Args:
         config (str): Config path.
         checkpoint (str, optional): Checkpoint path. Defaults to None.
         device (str): Device. Defaults to 'cpu'.
         cfg_options (dict, optional): Config overrides. Defaults to None.
+        strict (bool): Refuse a checkpoint that does not fit the model.
+            Defaults to True.
 
     Returns:
         nn.Module: The model, SyncBN reverted, in eval mode.
     """
-    from mmengine.model.utils import revert_sync_batchnorm
-    from mmengine.runner import load_checkpoint
-
-    import mmase  # noqa: F401
-    from mmdet.registry import MODELS
-
+    from mmase.apis import init_model
     if not osp.isfile(config):
         raise FileNotFoundError(f'benchmark: config not found: {config}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'benchmark: checkpoint not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    else:
-        model.init_weights()
-    model = revert_sync_batchnorm(model)
-    return model.to(device).eval()
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'benchmark: checkpoint not found: {checkpoint}')
+    return init_model(config, checkpoint, device=device, strict=strict,
+                      cfg_options=cfg_options)
 
 
 def text_encoders(model: torch.nn.Module) -> List[torch.nn.Module]:
@@ -458,13 +449,13 @@ def main(argv=None) -> int:
               warmup=args.warmup, device=args.device,
               flops=not args.no_flops)
     model = build_model(args.config, args.checkpoint, args.device,
-                        args.cfg_options)
+                        args.cfg_options, args.strict)
     rows = benchmark(model, _name(args.config), **kw)
     other_rows = []
     if args.compare_config:
         del model
         other = build_model(args.compare_config, args.compare_checkpoint,
-                            args.device, args.cfg_options)
+                            args.device, args.cfg_options, args.strict)
         other_rows = benchmark(other, _name(args.compare_config), **kw)
     all_rows = rows + other_rows
     flops_notes = sorted({r['flops_note'] for r in all_rows})

@@ -222,13 +222,8 @@ def count_params(config: str) -> Optional[int]:
     """Parameters of the model of a config (None when it cannot be built)."""
     try:
         sys.path.insert(0, REPO_ROOT)
-        import mmase  # noqa: F401
-        from mmdet.registry import MODELS
-        from mmengine.config import Config
-        from mmengine.registry import init_default_scope
-        cfg = Config.fromfile(config)
-        init_default_scope(cfg.get('default_scope', 'mmdet'))
-        model = MODELS.build(cfg.model)
+        from mmase.apis import init_model
+        model = init_model(config, init_weights=False)
         return sum(p.numel() for p in model.parameters())
     except Exception as e:  # a missing weight file etc.
         print(f'paper_table: cannot count params of {config}: '
