@@ -109,7 +109,10 @@ class MMIODataset(NamedSampleErrors, CocoDataset):
         *args, **kwargs: See :class:`mmdet.datasets.CocoDataset`.
     """
 
-    METAINFO = {'classes': (), 'palette': []}
+    # 'random' (mmdet's seeded palette of any length) until the classes are
+    # known: mmdet's DetInferencer takes the palette of the unloaded test
+    # dataset, and an open vocabulary may have any number of classes.
+    METAINFO = {'classes': (), 'palette': 'random'}
 
     def __init__(self,
                  *args,
