@@ -21,7 +21,7 @@ corrected. ``tools/data/check_dataset.py --fix-to`` writes it.
 """
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from .validation import (Problem, Report, check_ase_meta, check_ase_row,
                          check_class_texts as _check_class_texts, check_coco,
@@ -58,22 +58,24 @@ def check_coco_dict(coco, file: str, img_dir: Optional[str] = None,
     return rep
 
 
+def _check_file(path: str, what: str, check: Callable, *args) -> Report:
+    """Read a JSON file and run ``check(data, path, rep, *args)``."""
+    rep = Report()
+    data = read_json(path, what, rep)
+    if data is not None:
+        rep.cleaned = check(data, path, rep, *args)
+    return rep
+
+
 def check_class_texts(path: str, class_names: List[str]) -> Report:
     """``class_texts.json`` against the category names of a file."""
-    rep = Report()
-    data = read_json(path, 'class text file', rep)
-    if data is not None:
-        rep.cleaned = _check_class_texts(data, path, rep, class_names)
-    return rep
+    return _check_file(path, 'class text file', _check_class_texts,
+                       class_names)
 
 
 def check_split(path: str, class_names: List[str]) -> Report:
     """``split.json``: known names, each class either seen or unseen."""
-    rep = Report()
-    data = read_json(path, 'split file', rep)
-    if data is not None:
-        rep.cleaned = _check_split(data, path, class_names, rep)
-    return rep
+    return _check_file(path, 'split file', _check_split, class_names)
 
 
 def _mmio_root_of(ann_path: str) -> Optional[str]:

@@ -3,7 +3,7 @@
 import colorsys
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
@@ -32,9 +32,8 @@ def load_class_texts(path: str,
         DataError: The first problem (the rules of
             :func:`mmase.datasets.validation.check_class_texts`).
     """
-    rep = Report(stop_at_first=True)
-    data = read_json(path, 'class text file', rep)
-    return check_class_texts(data, path, rep, class_names)
+    return _load_checked(path, 'class text file', check_class_texts,
+                         class_names)
 
 
 def load_split(path: str, class_names: Sequence[str]) -> Dict[str, list]:
@@ -52,9 +51,14 @@ def load_split(path: str, class_names: Sequence[str]) -> Dict[str, list]:
         DataError: The first problem (the rules of
             :func:`mmase.datasets.validation.check_split`).
     """
+    return _load_checked(path, 'split file', check_split, class_names)
+
+
+def _load_checked(path: str, what: str, check: Callable, *args):
+    """Read a JSON file and run ``check(data, path, rep, *args)``,
+    stopping at the first problem."""
     rep = Report(stop_at_first=True)
-    data = read_json(path, 'split file', rep)
-    return check_split(data, path, class_names, rep)
+    return check(read_json(path, what, rep), path, rep, *args)
 
 
 def make_palette(n: int) -> List[tuple]:

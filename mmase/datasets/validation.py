@@ -629,15 +629,15 @@ def check_class_texts(data: Any, file: str, rep: Report,
     return texts
 
 
-def check_split(data: Any, file: str, class_names: Sequence[str],
-                rep: Report) -> Optional[Dict[str, List[str]]]:
+def check_split(data: Any, file: str, rep: Report,
+                class_names: Sequence[str]) -> Optional[Dict[str, List[str]]]:
     """``split.json``: every category is either seen or unseen.
 
     Args:
         data (Any): The decoded JSON ``{"seen": [...], "unseen": [...]}``.
         file (str): Name used in the messages.
-        class_names (Sequence[str]): The categories.
         rep (Report): Where problems go.
+        class_names (Sequence[str]): The categories.
 
     Returns:
         dict or None: ``{'seen': [...], 'unseen': [...]}`` (known names).
