@@ -60,9 +60,8 @@ UNSEEN="$("$PY" -c "import json; print(' . '.join(json.load(open('$DATA/split.js
 IMGS="$("$PY" -c "
 import json
 d = json.load(open('$DATA/annotations/instances_zs_test.json'))
-print(' '.join(im['file_name'] for im in d['images'][:4]))")"
-mkdir -p "$OUT/inputs"
-for f in $IMGS; do cp "$DATA/images/$f" "$OUT/inputs/"; done
-"$PY" tools/demo/image_demo.py "$OUT/inputs" "$CONFIG" "$CKPT" --texts "$UNSEEN" \
+print(' '.join('$DATA/images/' + im['file_name'] for im in d['images'][:4]))")"
+# shellcheck disable=SC2086  # one argument per image path
+"$PY" tools/demo/image_demo.py $IMGS "$CONFIG" "$CKPT" --texts "$UNSEEN" \
   --out "$OUT" --score-thr 0.02 --topk 5
 step "done: metrics in $WORK_DIR/metrics.json, pictures in $OUT"
