@@ -8,6 +8,7 @@ from PIL import Image
 
 from mmase.datasets.doctor import diagnose
 from mmase.datasets.validation import (DataError, Problem, Report,
+                                       check_ase_meta, check_ase_row,
                                        check_coco, check_rel_path,
                                        jsonl_rows, read_image_size)
 from tests.test_reliability.test_bad_inputs import (build_ase, build_mmio,
@@ -195,3 +196,64 @@ def test_valid_data_passes_both(tmp_path):
     before = copy.deepcopy(coco)
     check_coco(coco, 'x', Report(stop_at_first=True))
     assert coco == before  # the rules never modify their input
+
+
+WRONG_VALUES = [None, True, 1.5, -1, '', 'x', [], [1], {'a': 1},
+                float('nan')]
+
+
+def _field_paths(obj, prefix=()):
+    """Every (nested) key/index path of a JSON value."""
+    items = (obj.items() if isinstance(obj, dict) else
+             enumerate(obj) if isinstance(obj, list) else ())
+    for key, value in items:
+        yield prefix + (key, )
+        yield from _field_paths(value, prefix + (key, ))
+
+
+def _replaced(obj, path, value):
+    obj = copy.deepcopy(obj)
+    target = obj
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return obj
+
+
+def test_any_wrong_type_is_a_report_never_a_crash():
+    """Each field of a valid COCO file, meta.json and ASE line replaced by
+    each JSON type: the rules report or accept it, in both modes, and never
+    raise anything but the stopping report's DataError."""
+    coco = dict(
+        images=[dict(id=1, file_name='a.png', width=8, height=8)],
+        annotations=[dict(id=1, image_id=1, category_id=1,
+                          bbox=[0, 0, 2, 2], area=4)],
+        categories=[dict(id=1, name='dent')])
+    meta = dict(classes=['a', 'b'], numeric_fields=['n'], text_fields=['t'],
+                numeric_mean=[0.0], numeric_std=[1.0])
+    row = dict(img_path='i.png', label='a', record=dict(n=1.0, t='x'),
+               description='d')
+
+    def ase(m, r, rep):
+        if check_ase_meta(m, 'meta.json', rep, need_stats=True):
+            check_ase_row(r, 't.jsonl', 'line 1', rep, m['classes'], m)
+
+    cases = [(lambda c, rep: check_coco(c, 'x.json', rep), coco),
+             (lambda m, rep: ase(m, row, rep), meta),
+             (lambda r, rep: ase(meta, r, rep), row)]
+    reported = 0
+    for run, valid in cases:
+        run(valid, Report(stop_at_first=True))  # the valid one passes
+        for path in _field_paths(valid):
+            for value in WRONG_VALUES:
+                bad = _replaced(valid, path, value)
+                rep = Report()
+                run(bad, rep)
+                reported += not rep.ok
+                try:
+                    run(bad, Report(stop_at_first=True))
+                except DataError as err:
+                    assert str(err).startswith(str(rep.problems[0]))
+                else:
+                    assert rep.ok
+    assert reported > 200  # most replacements are wrong somewhere
