@@ -7,13 +7,16 @@ Writes to ``--out-dir``:
   by seen/unseen when a ``split.json`` is found;
 - ``box_size_hist.png``: box size ``sqrt(w * h)`` in pixels with the COCO
   small/medium/large limits (32, 96) marked;
-- ``samples.png``: a grid of images with their boxes and class names;
 - ``stats.json``: the numbers behind the figures.
 
 Example::
 
     python tools/analysis/dataset_stats.py data/mmio_synth \\
         --out-dir work_dirs/mmio_stats
+
+Samples with their boxes are drawn by ``tools/analysis/browse_dataset.py``
+(mmdet's visualizer, after the config's pipeline, with the vocabulary and
+remapped labels the model sees).
 """
 import argparse
 import json
@@ -23,12 +26,15 @@ import sys
 from collections import Counter
 from typing import Optional
 
-import cv2
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from mmase.utils.file_io import atomic_file, dump_json_atomic  # noqa: E402
 
 
 def resolve(path: str, ann: Optional[str] = None):
@@ -99,8 +105,11 @@ def plot_class_hist(stats: dict, path: str) -> None:
         ax.legend(handles=[Patch(color='tab:blue', label='seen'),
                            Patch(color='tab:orange', label='unseen')])
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_file(path, suffix='.png') as tmp:
+            fig.savefig(tmp, dpi=120, format='png')
+    finally:
+        plt.close(fig)
 
 
 def plot_box_hist(stats: dict, path: str) -> None:
@@ -116,51 +125,11 @@ def plot_box_hist(stats: dict, path: str) -> None:
     ax.set_title(f'small {stats["small"]:.0%}  medium {stats["medium"]:.0%}'
                  f'  large {stats["large"]:.0%}')
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def draw_samples(coco: dict, img_dir: str, path: str, num: int = 12,
-                 cols: int = 4, tile: int = 320, seed: int = 0) -> int:
-    """Grid of images with boxes and class names; returns tiles drawn."""
-    names = {c['id']: c['name'] for c in coco['categories']}
-    by_img = {}
-    for a in coco['annotations']:
-        by_img.setdefault(a['image_id'], []).append(a)
-    rng = np.random.default_rng(seed)
-    ims = coco['images']
-    pick = [ims[i] for i in rng.permutation(len(ims))[:num]]
-    tiles = []
-    for im in pick:
-        img = cv2.imread(osp.join(img_dir, im['file_name']))
-        if img is None:
-            continue
-        s = tile / max(img.shape[:2])
-        img = cv2.resize(img, (int(img.shape[1] * s), int(img.shape[0] * s)))
-        canvas = np.full((tile, tile, 3), 255, np.uint8)
-        canvas[:img.shape[0], :img.shape[1]] = img
-        for a in by_img.get(im['id'], []):
-            x, y, w, h = (v * s for v in a['bbox'])
-            p0, p1 = (int(x), int(y)), (int(x + w), int(y + h))
-            cv2.rectangle(canvas, p0, p1, (0, 255, 255), 1)
-            label = names.get(a['category_id'], '?')
-            (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX,
-                                          0.35, 1)
-            tx = int(min(max(0, x), tile - tw - 2))
-            ty = int(y) - 3 if y > th + 4 else int(y + h) + th + 3
-            cv2.rectangle(canvas, (tx - 1, ty - th - 2), (tx + tw + 1, ty + 2),
-                          (0, 0, 0), -1)
-            cv2.putText(canvas, label, (tx, ty), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.35, (0, 255, 255), 1, cv2.LINE_AA)
-        tiles.append(canvas)
-    if not tiles:
-        return 0
-    while len(tiles) % cols:
-        tiles.append(np.full_like(tiles[0], 255))
-    rows = [np.concatenate(tiles[i:i + cols], 1)
-            for i in range(0, len(tiles), cols)]
-    cv2.imwrite(path, np.concatenate(rows, 0))
-    return len(pick)
+    try:
+        with atomic_file(path, suffix='.png') as tmp:
+            fig.savefig(tmp, dpi=120, format='png')
+    finally:
+        plt.close(fig)
 
 
 def main(argv=None) -> int:
@@ -169,13 +138,9 @@ def main(argv=None) -> int:
     p.add_argument('--ann', default=None,
                    help='annotation file inside the folder (default '
                    'annotations/instances_all.json)')
-    p.add_argument('--img-dir', default=None)
     p.add_argument('--out-dir', required=True)
-    p.add_argument('--num-samples', type=int, default=12)
-    p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
-    ann_file, img_dir, split_path = resolve(args.path, args.ann)
-    img_dir = args.img_dir or img_dir
+    ann_file, _, split_path = resolve(args.path, args.ann)
     with open(ann_file, encoding='utf-8') as f:
         coco = json.load(f)
     split = None
@@ -186,14 +151,11 @@ def main(argv=None) -> int:
     stats = compute_stats(coco, split)
     plot_class_hist(stats, osp.join(args.out_dir, 'class_hist.png'))
     plot_box_hist(stats, osp.join(args.out_dir, 'box_size_hist.png'))
-    n = draw_samples(coco, img_dir, osp.join(args.out_dir, 'samples.png'),
-                     args.num_samples, seed=args.seed)
     summary = {k: v for k, v in stats.items() if k != 'box_sizes'}
-    with open(osp.join(args.out_dir, 'stats.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
+    dump_json_atomic(summary, osp.join(args.out_dir, 'stats.json'), indent=2)
     print(json.dumps({k: v for k, v in summary.items()
                       if k not in ('class_counts', 'unseen')}, indent=2))
-    print(f'figures and stats.json in {args.out_dir} ({n} samples drawn)')
+    print(f'figures and stats.json in {args.out_dir}')
     return 0
 
 
