@@ -7,3 +7,9 @@ __all__ = [
     'CheckpointMismatchError', 'add_strict_argument', 'init_model',
     'load_model_checkpoint'
 ]
+from .ase_inferencer import (ASE_TASK, ASEInferencer,  # noqa: E402
+                             encode_record, register_mmase_models)
+
+__all__ += [
+    'ASE_TASK', 'ASEInferencer', 'encode_record', 'register_mmase_models'
+]

@@ -183,19 +183,14 @@ def build_inferencer(config: str, checkpoint: str, device: str,
     boxes, so keys are checked first.
     """
     from mmdet.apis import DetInferencer
-    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from mmase.apis.model_builder import load_state_dict_checked
 
     class StrictDetInferencer(DetInferencer):
 
         def _load_weights_to_model(self, model, ckpt, cfg):
-            if strict and ckpt is not None:
-                try:
-                    _load_checkpoint_to_model(model, ckpt, strict=True)
-                except RuntimeError as err:
-                    raise RuntimeError(
-                        f'{checkpoint}: the checkpoint does not match the '
-                        f'model of {config}:\n{err}\nPass --no-strict to '
-                        'load it anyway.') from None
+            if ckpt is not None:  # mmase's strict check (or its warning)
+                load_state_dict_checked(model, ckpt, checkpoint, strict)
             super()._load_weights_to_model(model, ckpt, cfg)
 
     with warnings.catch_warnings():
