@@ -9,10 +9,11 @@ import shutil
 import os.path as osp
 from typing import Any, Callable, Iterable, Iterator, List
 
+from mmdet.registry import HOOKS as MMDET_HOOKS
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
-from mmengine.registry import HOOKS
+from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmase.utils.file_io import atomic_file, dump_text_atomic
 
@@ -40,9 +41,7 @@ class _DeferredRemoval:
         return getattr(self._backend, name)
 
 
-# In mmengine's root registry (like CheckpointHook itself): found from the
-# mmdet, mmpretrain and plain mmengine scopes.
-@HOOKS.register_module()
+@MMDET_HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
     """Save checkpoints so that a kill never costs a complete one.
 
@@ -223,3 +222,5 @@ def named_parameters(func: Callable) -> List[str]:
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != 'self'
     ]
 
+
+MMPRETRAIN_HOOKS.register_module(module=AtomicCheckpointHook)

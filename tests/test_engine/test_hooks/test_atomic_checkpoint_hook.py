@@ -74,6 +74,7 @@ def _runner(work_dir, max_epochs, hook=None, scores=None, resume=False):
             type='AtomicCheckpointHook', interval=1, **(hook or {}))),
         randomness=dict(seed=0),
         resume=resume,
+        default_scope='mmdet',
         **kwargs)
 
 
