@@ -205,8 +205,9 @@ def use_atomic_checkpoints(cfg: Config) -> None:
     if isinstance(hook_type, str):
         hook_type = hook_type.split('.')[-1]
     from mmengine.hooks import CheckpointHook
-    if hook_type in ('CheckpointHook', CheckpointHook):
-        hook['type'] = 'AtomicCheckpointHook'
+    if hook_type in ('CheckpointHook', CheckpointHook) and _hook_class(
+            cfg, 'AtomicCheckpointHook', hook.get('_scope_')) is not None:
+        hook['type'] = 'AtomicCheckpointHook'  # (mmdet/mmpretrain scopes)
 
 
 def check_hook_args(cfg: Config, config_path: str) -> None:
@@ -241,7 +242,8 @@ def check_hook_args(cfg: Config, config_path: str) -> None:
                 continue
         known = named_parameters(init)
         unknown = [
-            k for k in hook if k not in known and k != 'type'
+            k for k in hook if k not in known
+            and k not in ('type', 'priority')  # read by Runner.register_hook
             and not (k.startswith('_') and k.endswith('_'))  # _scope_ ...
         ]
         if unknown:
