@@ -1,6 +1,9 @@
 # Copyright (c) mmase contributors. All rights reserved.
+import os
 import os.path as osp
 import re
+import shutil
+import sys
 
 from setuptools import find_packages, setup
 
@@ -29,6 +32,58 @@ def parse_requirements(fname: str) -> list:
     return reqs
 
 
+# ------------------------------------------------------------------ mim
+# `mim search mmase`, `mim train mmase CONFIG`, `mim test ...` and
+# `mim run mmase TOOL` read `<package>/.mim/{model-index.yml,configs,tools}`.
+# Building a wheel or sdist copies them there (they travel with the package);
+# an editable install links them to the repository instead.
+MIM_ITEMS = ('configs', 'tools', 'model-index.yml')
+MIM_PACKAGE_DATA = ['.mim/model-index.yml', '.mim/configs/**/*',
+                    '.mim/tools/**/*']
+
+
+def add_mim_extension() -> None:
+    """Put configs, tools and model-index.yml into ``mmase/.mim``.
+
+    Symlinks for ``develop`` / ``editable_wheel`` (the package reads the
+    repository), copies for ``sdist`` / ``bdist_wheel`` / ``build`` (the
+    files must travel with the package); other commands (``egg_info``...)
+    leave ``mmase/.mim`` as it is.
+    """
+    commands = set(sys.argv[1:])
+    if commands & {'develop', 'editable_wheel'}:
+        mode = 'symlink'
+    elif commands & {'sdist', 'bdist_wheel', 'build', 'build_py',
+                     'install'}:
+        mode = 'copy'
+    else:
+        return
+    mim_dir = osp.join(HERE, 'mmase', '.mim')
+    os.makedirs(mim_dir, exist_ok=True)
+    for item in MIM_ITEMS:
+        src = osp.join(HERE, item)
+        dst = osp.join(mim_dir, item)
+        if not osp.exists(src):
+            raise FileNotFoundError(f'setup.py: {src} is missing (needed in '
+                                    'mmase/.mim for mim)')
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim_dir), dst)
+        elif osp.isdir(src):
+            shutil.copytree(
+                src, dst,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
+# ---------------------------------------------------------------- end mim
+
+
 def readme() -> str:
     with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
         return f.read()
@@ -45,7 +100,8 @@ setup(
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
     include_package_data=True,
-    package_data={'mmase': ['resources/*', 'resources/**/*']},
+    package_data={'mmase': ['resources/*', 'resources/**/*'] +
+                  MIM_PACKAGE_DATA},
     python_requires='>=3.8',
     install_requires=parse_requirements('mminstall.txt') +
     parse_requirements('runtime.txt'),
