@@ -878,7 +878,7 @@ def _evil_checkpoint(path, marker, state_dict=None):
 
 @pytest.mark.parametrize('entry', [
     'MobileSAMViT', 'expert init_cfg', 'text encoder weights', 'test.py',
-    'train.py --resume', 'init_model'
+    'train.py --resume', 'init_model', 'model converter'
 ])
 def test_malicious_checkpoint_runs_no_code(entry, tmp_path, monkeypatch,
                                            det_model):
@@ -914,6 +914,9 @@ def test_malicious_checkpoint_runs_no_code(entry, tmp_path, monkeypatch,
         elif entry == 'train.py --resume':
             _tool('train.py').main([cfg, '--work-dir', str(tmp_path / 'wd'),
                                     '--resume', evil])
+        elif entry == 'model converter':
+            _tool('model_converters/yolo_world_to_mmase.py').convert_file(
+                evil, str(tmp_path / 'converted.pth'))
         else:  # benchmark.py, export_onnx.py, paper_table.py, image demo
             from mmase.apis import init_model
             init_model(cfg, evil)
