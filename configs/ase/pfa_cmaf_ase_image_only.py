@@ -1,6 +1,6 @@
-# Ablation "image only": the same backbone, augmentation, sampler and
-# schedule as pfa_cmaf_ase.py, without record, descriptor or fusion
-# (mmpretrain's ImageClassifier: backbone + GAP + linear head).
+# Baseline "image only, pre-trained": the image branch of pfa_cmaf_ase.py
+# (ImageNet EfficientNet-Lite0, same frozen stages, augmentation, sampler
+# and schedule) with mmpretrain's ImageClassifier: backbone + GAP + linear.
 _base_ = './pfa_cmaf_ase.py'
 
 model = dict(
@@ -12,5 +12,5 @@ model = dict(
     head=dict(
         type='LinearClsHead',
         num_classes={{_base_.num_classes}},
-        in_channels=256,  # last stage of the half-width ResNet-18
+        in_channels=320,  # last level of EfficientNet-Lite0
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

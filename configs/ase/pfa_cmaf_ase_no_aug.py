@@ -1,7 +1,6 @@
-# Ablation "w/o task-specific augmentation": plain resize pipeline and
-# uniform shuffling instead of class-balanced sampling.
+# Ablation "w/o task-specific augmentation": the plain test pipeline for
+# training; the class-balanced sampler stays (pfa_cmaf_ase_no_sampler.py
+# removes the sampler only).
 _base_ = './pfa_cmaf_ase.py'
 
-train_dataloader = dict(
-    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),
-    dataset=dict(pipeline={{_base_.test_pipeline}}))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))

@@ -3,4 +3,4 @@
 _base_ = './pfa_cmaf_ase.py'
 
 # 2 * embed_dims of the base config
-model = dict(fusion=None, head=dict(in_channels=512))
+model = dict(fusion=None, head=dict(in_channels=256))

@@ -1,7 +1,7 @@
 # Few-shot baseline: a prototypical-network style classifier (nearest class
 # mean of normalised embeddings, episodic leave-one-out training on each
-# class-balanced batch), image only, the half-width ResNet-18 of
-# pfa_cmaf_ase.py at 128x128.
+# class-balanced batch), image only, a half-width ResNet-18 (random init)
+# at 128x128.
 _base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
 
 num_classes = 5
@@ -40,13 +40,6 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
-val_evaluator = [
-    dict(type='Accuracy', topk=(1, )),
-    dict(type='SingleLabelMetric', average='macro'),
-    dict(type='SingleLabelMetric', items=('f1-score', ), average=None),
-    dict(type='ConfusionMatrixPlot', num_classes=num_classes),
-]
-test_evaluator = val_evaluator
 
 max_epochs = 8
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
@@ -59,5 +52,5 @@ param_scheduler = [
          eta_min=1e-5)
 ]
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+    checkpoint=dict(interval=max_epochs,
                     max_keep_ckpts=1))

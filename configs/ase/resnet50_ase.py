@@ -1,14 +1,16 @@
 # Image-only ResNet-50 baseline of the ASE paper (Table: CNN baseline),
-# mmpretrain's model definition; random init (no download on this machine:
-# set `model.backbone.init_cfg` to a local ImageNet checkpoint to use one).
-# Depth 50 kept; small images and few epochs so it trains on CPU in minutes.
+# mmpretrain's model definition. Random init: no ImageNet ResNet-50 weights
+# install offline here (give one with `model.backbone.init_cfg` /
+# `load_from`); pfa_cmaf_ase_image_only.py is the pre-trained image-only
+# baseline. Depth 50 kept; 96 px and 3 epochs so it trains on one CPU core
+# in about a minute.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     '../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py'
 ]
 
 num_classes = 5
-img_size = 128
+img_size = 96
 
 model = dict(
     data_preprocessor=dict(
@@ -24,17 +26,11 @@ pipeline = [
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=pipeline))
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ClassBalancedSampler', power=0.5),
+    dataset=dict(pipeline=pipeline))
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
-
-val_evaluator = [
-    dict(type='Accuracy', topk=(1, )),
-    dict(type='SingleLabelMetric', average='macro'),
-    dict(type='SingleLabelMetric', items=('f1-score', ), average=None),
-    dict(type='ConfusionMatrixPlot', num_classes=num_classes),
-]
-test_evaluator = val_evaluator
 
 max_epochs = 3
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
@@ -47,6 +43,4 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
          eta_min=1e-5)
 ]
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
-                    max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

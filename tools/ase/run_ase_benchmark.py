@@ -1,21 +1,41 @@
 # Copyright (c) mmase contributors. All rights reserved.
-"""Train and test ASE classifiers on one dataset; print macro-F1 side by side.
+"""Train and test every ASE baseline and ablation over seeds; print a table.
 
-By default: the full multimodal model (``configs/ase/pfa_cmaf_ase.py``) and
-the image-only ResNet-50 (``configs/ase/resnet50_ase.py``) on the procedural
-ASE set. Missing pieces are made first: the dataset
+Rows (``--rows``, default all, in this order):
+
+- ``majority``: the most frequent training class;
+- ``record``: record only, a class-balanced logistic regression
+  (scikit-learn) on the numeric fields (standardised), the machine id
+  (one-hot) and the words of the operator note; C chosen on val;
+- ``descriptor``: descriptor only, the model's text branch alone
+  (``configs/ase/descriptor_only_ase.py``);
+- ``resnet50``, ``deit``: image only, random init (no offline weights);
+- ``image``: image only, ImageNet EfficientNet-Lite0, the image branch of
+  the full model (``pfa_cmaf_ase_image_only.py``);
+- ``full``: ``pfa_cmaf_ase.py``; ``no_pfa``, ``no_cmaf``, ``no_aug``,
+  ``no_sampler``: its ablations;
+- ``oracle``: reference, not a method: logistic regression on exact
+  measurements of the pixels (noise-free record fields and order
+  statistics of the 3 x 3 cell statistics of the ``measure`` backend).
+
+The data seed is fixed (``--data-seed``); each trained row runs with the
+training seeds ``0 .. --seeds - 1`` and is reported as mean +- std (the
+linear rows are deterministic: std 0). Nothing is selected on the test
+split: the linear rows choose C on val, the trained rows report their last
+epoch. A row is marked ``*`` when its difference to the full model is
+larger than the two spreads together (``|d| > std_row + std_full``).
+Missing pieces are made first: the dataset
 (``tools/data/make_synthetic.py ase``) and the descriptor cache
-(``tools/ase/describe.py``, ``record`` backend unless ``--vlm`` is given).
+(``tools/ase/describe.py``, ``measure`` backend unless ``--backend`` /
+``--vlm`` say otherwise).
 
 Examples::
 
-    python tools/ase/run_ase_benchmark.py
-    python tools/ase/run_ase_benchmark.py --configs \
-        configs/ase/pfa_cmaf_ase.py configs/ase/pfa_cmaf_ase_no_pfa.py \
-        configs/ase/resnet50_ase.py --epochs 10
+    OMP_NUM_THREADS=1 python tools/ase/run_ase_benchmark.py --seeds 3
+    python tools/ase/run_ase_benchmark.py --rows record full no_pfa --seeds 1
 
-The summary (``summary.json`` in ``--work-dir``) holds, per config, the
-validation and test macro-F1 and the per-class F1 of the test split.
+The summary (``summary.json`` in ``--work-dir``) holds every run's val / test
+macro-F1 and test per-class F1; ``table.md`` the printed table.
 """
 import argparse
 import os
@@ -23,71 +43,204 @@ import os.path as osp
 import sys
 import time
 
-from mmengine.config import DictAction
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 
-from mmase.utils.file_io import dump_json_atomic  # noqa: E402
-
-DEFAULT_CONFIGS = ('configs/ase/pfa_cmaf_ase.py',
-                   'configs/ase/resnet50_ase.py')
+CONFIG_ROWS = {
+    'descriptor': ('descriptor only (text branch)',
+                   'configs/ase/descriptor_only_ase.py'),
+    'resnet50': ('image only: ResNet-50, random init',
+                 'configs/ase/resnet50_ase.py'),
+    'deit': ('image only: DeiT-tiny, random init', 'configs/ase/deit_ase.py'),
+    'image': ('image only: EfficientNet-Lite0, ImageNet',
+              'configs/ase/pfa_cmaf_ase_image_only.py'),
+    'full': ('full: PFA + CMAF + TDA + sampler', 'configs/ase/pfa_cmaf_ase.py'),
+    'no_pfa': ('w/o PFA', 'configs/ase/pfa_cmaf_ase_no_pfa.py'),
+    'no_cmaf': ('w/o CMAF (concatenation)',
+                'configs/ase/pfa_cmaf_ase_no_cmaf.py'),
+    'no_aug': ('w/o task-specific augmentation',
+               'configs/ase/pfa_cmaf_ase_no_aug.py'),
+    'no_sampler': ('w/o class-balanced sampler',
+                   'configs/ase/pfa_cmaf_ase_no_sampler.py'),
+}
+LINEAR_ROWS = {
+    'majority': 'majority class',
+    'record': 'record only (linear)',
+    'oracle': 'reference: pixel measurements (linear)',
+}
+ALL_ROWS = ('majority', 'record', 'descriptor', 'resnet50', 'deit', 'image',
+            'full', 'no_pfa', 'no_cmaf', 'no_aug', 'no_sampler', 'oracle')
+SINGLE_MODALITY = ('record', 'descriptor', 'resnet50', 'deit', 'image')
 
 
 def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--configs', nargs='+', default=list(DEFAULT_CONFIGS))
+    parser.add_argument('--rows', nargs='+', default=list(ALL_ROWS),
+                        choices=ALL_ROWS)
+    parser.add_argument('--seeds', type=int, default=3,
+                        help='training seeds 0 .. N-1 per trained row')
     parser.add_argument('--data-root', default='data/ase_synth')
+    parser.add_argument('--data-seed', type=int, default=0,
+                        help='generator seed when the set has to be made')
+    parser.add_argument('--num-images', type=int, default=455)
     parser.add_argument('--work-dir', default='work_dirs/ase_benchmark')
     parser.add_argument(
-        '--epochs', type=int, default=None,
-        help='override train_cfg.max_epochs of every config')
-    parser.add_argument('--seed', type=int, default=0)
+        '--backend', default='measure', choices=['measure', 'record', 'vlm',
+                                                 'vlm_llm'],
+        help='descriptor backend (vlm / vlm_llm need --vlm, --llm)')
+    parser.add_argument('--vlm', help='VLM for the descriptors')
+    parser.add_argument('--llm', help='LLM for the descriptors')
     parser.add_argument(
-        '--num-images', type=int, default=455,
-        help='size of the procedural set when it has to be made')
-    parser.add_argument(
-        '--threads', type=int, default=None,
-        help='torch intra-op threads (e.g. 1 on a busy shared CPU, where '
-        'more threads than free cores slow training down a lot)')
+        '--threads', type=int, default=1,
+        help='torch threads (1 on a busy shared CPU: more threads than free '
+        'cores slow training down a lot)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of every config, e.g. '
-        'model.align_loss.loss_weight=0.1')
-    parser.add_argument('--vlm', help='VLM for the descriptors (optional)')
-    parser.add_argument('--llm', help='LLM for the descriptors (optional)')
-    return parser.parse_args(argv)
+        help='override settings of every trained config')
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error('--seeds must be >= 1')
+    if args.backend in ('vlm', 'vlm_llm') and not args.vlm:
+        parser.error(f'--backend {args.backend} needs --vlm')
+    return args
+
+
+def _describe_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'mmase_tools_ase_describe',
+        osp.join(ROOT, 'tools', 'ase', 'describe.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def ensure_data(args) -> str:
-    """Make the dataset and the descriptor cache if missing."""
-    data_root = args.data_root
-    if not osp.isfile(osp.join(data_root, 'meta.json')):
+    """Make the dataset and the descriptor cache if missing; return the
+    cache's absolute path."""
+    if not osp.isfile(osp.join(args.data_root, 'meta.json')):
         from mmase.datasets.synthetic import generate_ase
-        print(f'[benchmark] rendering the ASE set into {data_root}')
-        generate_ase(data_root, num_images=args.num_images, seed=args.seed)
-    # absolute: ASEDataset resolves a relative description_file against
-    # its data_root
-    desc = osp.abspath(osp.join(data_root, 'descriptions.jsonl'))
-    from tools_ase_describe import main as describe_main
-    cmd = [data_root, '--out', desc, '--no-progress']
+        print(f'[benchmark] rendering the ASE set into {args.data_root}')
+        generate_ase(args.data_root, num_images=args.num_images,
+                     seed=args.data_seed)
+    # absolute: ASEDataset resolves a relative path against its data_root
+    desc = osp.abspath(osp.join(args.data_root,
+                                f'descriptions_{args.backend}.jsonl'))
+    cmd = [args.data_root, '--out', desc, '--no-progress', '--backend',
+           args.backend]
     if args.vlm:
         cmd += ['--vlm', args.vlm]
-        cmd += ['--backend', 'vlm_llm', '--llm', args.llm] if args.llm \
-            else ['--backend', 'vlm']
-    else:
-        cmd += ['--backend', 'record']
-    describe_main(cmd)  # resumes: only new images are described
+    if args.llm:
+        cmd += ['--llm', args.llm]
+    _describe_tool().main(cmd)  # resumes: only new images are described
     return desc
 
 
+# ---------------------------------------------------------------- linear
+def _read_split(data_root: str, split: str):
+    from mmase.utils.file_io import load_jsonl
+    return load_jsonl(osp.join(data_root, 'annotations', f'{split}.jsonl'))
+
+
+def _record_features(rows_by_split: dict, meta: dict) -> dict:
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    fields = meta['numeric_fields']
+    num = {s: np.array([[r['record'][f] for f in fields] for r in rows],
+                       np.float64) for s, rows in rows_by_split.items()}
+    mean, std = num['train'].mean(0), num['train'].std(0) + 1e-9
+    machines = sorted({r['record'].get('machine_id', '')
+                       for r in rows_by_split['train']})
+    words = CountVectorizer(binary=True).fit(
+        [str(r['record'].get('operator_note', ''))
+         for r in rows_by_split['train']])
+    out = {}
+    for s, rows in rows_by_split.items():
+        onehot = np.array([[r['record'].get('machine_id', '') == m
+                            for m in machines] for r in rows], np.float64)
+        note = words.transform([str(r['record'].get('operator_note', ''))
+                                for r in rows]).toarray()
+        out[s] = np.hstack([(num[s] - mean) / std, onehot, note])
+    return out
+
+
+def _oracle_features(rows_by_split: dict, data_root: str) -> dict:
+    import numpy as np
+    from PIL import Image
+
+    from mmase.apis.ase_measure import (detect_dots, record_measurements,
+                                        region_stats)
+    from mmase.datasets.synthetic.ase_generator import MEASURED_FIELDS
+    out = {}
+    for s, rows in rows_by_split.items():
+        feats = []
+        for r in rows:
+            with Image.open(osp.join(data_root, r['img_path'])) as im:
+                img = np.asarray(im.convert('RGB'))
+            dots = detect_dots(img)
+            rec = record_measurements(dots, 1.0)
+            cells = region_stats(dots)
+            pink = np.array([c['pink'] for c in cells])
+            rel = np.sort(pink / max(np.median(pink), 1e-6) - 1)
+            shift = np.sort([c['shift'] for c in cells])
+            feats.append(np.concatenate(
+                [[rec[f] for f in MEASURED_FIELDS], rel, shift]))
+        out[s] = np.nan_to_num(np.array(feats, np.float64))
+    mean = out['train'].mean(0)
+    std = out['train'].std(0) + 1e-9
+    return {s: (x - mean) / std for s, x in out.items()}
+
+
+def run_linear(name: str, args) -> dict:
+    """One deterministic row: val / test macro-F1 (%) and test per class."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    from mmase.utils.file_io import load_json
+    meta = load_json(osp.join(args.data_root, 'meta.json'), 'ASE meta file')
+    rows = {s: _read_split(args.data_root, s)
+            for s in ('train', 'val', 'test')}
+    classes = meta['classes']
+    y = {s: np.array([classes.index(r['label']) for r in rs])
+         for s, rs in rows.items()}
+    start = time.time()
+
+    def f1(yt, yp, average='macro'):
+        res = f1_score(yt, yp, labels=list(range(len(classes))),
+                       average=average, zero_division=0)
+        return (100 * res).tolist() if average is None else 100 * float(res)
+
+    if name == 'majority':
+        major = int(np.bincount(y['train']).argmax())
+        pred = {s: np.full(len(v), major) for s, v in y.items()}
+    else:
+        x = (_record_features(rows, meta) if name == 'record' else
+             _oracle_features(rows, args.data_root))
+        best = None
+        for c in (0.01, 0.03, 0.1, 0.3, 1., 3., 10., 30., 100.):
+            clf = LogisticRegression(C=c, class_weight='balanced',
+                                     max_iter=5000)
+            clf.fit(x['train'], y['train'])
+            score = f1(y['val'], clf.predict(x['val']))
+            if best is None or score > best[0]:
+                best = (score, c, clf)
+        pred = {s: best[2].predict(x[s]) for s in x}
+    return dict(val=f1(y['val'], pred['val']),
+                test=f1(y['test'], pred['test']),
+                test_per_class=f1(y['test'], pred['test'], None),
+                test_pred=pred['test'].tolist(), test_gt=y['test'].tolist(),
+                minutes=round((time.time() - start) / 60, 2))
+
+
+# --------------------------------------------------------------- trained
 def _set_data(cfg, data_root: str, desc: str) -> None:
-    root = data_root.rstrip('/') + '/'
+    root = osp.abspath(data_root) + '/'
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
-        if not loader:
-            continue
+        loader['num_workers'] = 0
+        loader['persistent_workers'] = False
         ds = loader['dataset']
         while 'dataset' in ds:  # dataset wrappers
             ds = ds['dataset']
@@ -95,32 +248,50 @@ def _set_data(cfg, data_root: str, desc: str) -> None:
         ds['description_file'] = desc
 
 
-def run_one(config: str, args, desc: str) -> dict:
+def run_config(config: str, seed: int, args, desc: str, work_dir: str
+               ) -> dict:
+    """Train one config with one seed; val / test macro-F1 of the last
+    epoch."""
+    import pickle
+
+    import numpy as np
     from mmengine.config import Config
     from mmengine.runner import Runner
-    cfg = Config.fromfile(osp.join(ROOT, config) if not osp.isabs(config)
-                          and not osp.isfile(config) else config)
-    name = osp.splitext(osp.basename(config))[0]
-    cfg.work_dir = osp.join(args.work_dir, name)
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.work_dir = work_dir
     cfg.launcher = 'none'
-    cfg.randomness = dict(seed=args.seed)
+    cfg.randomness = dict(seed=seed)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.epochs is not None:
-        cfg.train_cfg.max_epochs = args.epochs
     _set_data(cfg, args.data_root, desc)
+    # no checkpoint (the frozen text encoder alone is 90 MB), one
+    # validation after training, macro-F1 and per-class F1 only
+    cfg.default_hooks.checkpoint = None
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs + 1
+    dump = osp.join(work_dir, 'test_predictions.pkl')
+    metrics = [dict(type='SingleLabelMetric', average='macro'),
+               dict(type='SingleLabelMetric', items=('f1-score', ),
+                    average=None)]
+    cfg.val_evaluator = metrics
+    cfg.test_evaluator = metrics + [dict(type='DumpResults',
+                                         out_file_path=dump)]
+    cfg.log_level = 'WARNING'
     start = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()
-    val = runner.val_loop.run() if runner.val_loop is not None else {}
+    val = runner.val_loop.run()
     test = runner.test()
-    minutes = (time.time() - start) / 60
+    with open(dump, 'rb') as f:
+        preds = pickle.load(f)
     return dict(
-        config=config,
-        val_macro_f1=_get(val, 'f1-score'),
-        test_macro_f1=_get(test, 'f1-score'),
-        test_per_class_f1=_get(test, 'f1-score_classwise'),
-        minutes=round(minutes, 2))
+        val=_get(val, 'f1-score'),
+        test=_get(test, 'f1-score'),
+        test_per_class=_get(test, 'f1-score_classwise'),
+        test_pred=[int(np.asarray(p['pred_label']).reshape(-1)[0])
+                   for p in preds],
+        test_gt=[int(np.asarray(p['gt_label']).reshape(-1)[0])
+                 for p in preds],
+        minutes=round((time.time() - start) / 60, 2))
 
 
 def _get(metrics: dict, key: str):
@@ -130,37 +301,125 @@ def _get(metrics: dict, key: str):
     return None
 
 
+# ----------------------------------------------------------------- table
+def macro_f1(gt, pred, num_classes: int) -> float:
+    """Macro-F1 (%) as mmpretrain's SingleLabelMetric computes it (a class
+    without predictions or samples counts 0)."""
+    import numpy as np
+    gt, pred = np.asarray(gt), np.asarray(pred)
+    scores = []
+    for c in range(num_classes):
+        tp = float(((pred == c) & (gt == c)).sum())
+        denom = float((pred == c).sum() + (gt == c).sum())
+        scores.append(2 * tp / denom if denom else 0.)
+    return 100 * float(np.mean(scores))
+
+
+def bootstrap_std(gt, pred, num_classes: int, n: int = 1000) -> float:
+    """Std of the macro-F1 (%) over bootstrap resamples of the test set."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    gt, pred = np.asarray(gt), np.asarray(pred)
+    scores = []
+    for _ in range(n):
+        idx = rng.integers(0, len(gt), len(gt))
+        scores.append(macro_f1(gt[idx], pred[idx], num_classes))
+    return float(np.std(scores))
+
+
+def summarize(results: dict) -> dict:
+    import numpy as np
+    out = {}
+    for key, runs in results.items():
+        val = np.array([r['val'] for r in runs], np.float64)
+        test = np.array([r['test'] for r in runs], np.float64)
+        out[key] = dict(val_mean=val.mean(), val_std=val.std(ddof=0),
+                        test_mean=test.mean(), test_std=test.std(ddof=0),
+                        minutes=float(sum(r['minutes'] for r in runs)),
+                        runs=len(runs))
+    return out
+
+
+def format_table(stats: dict, names: dict) -> str:
+    full = stats.get('full')
+    lines = ['| row | val macro-F1 | test macro-F1 | test vs full | '
+             'runs | minutes |', '| --- | --- | --- | --- | --- | --- |']
+    for key, s in stats.items():
+        diff = '-'
+        if full is not None and key != 'full':
+            d = s['test_mean'] - full['test_mean']
+            mark = ' *' if abs(d) > s['test_std'] + full['test_std'] else ''
+            diff = f'{d:+.1f}{mark}'
+        lines.append(
+            f"| {names[key]} | {s['val_mean']:.1f} +- {s['val_std']:.1f} | "
+            f"{s['test_mean']:.1f} +- {s['test_std']:.1f} | {diff} | "
+            f"{s['runs']} | {s['minutes']:.1f} |")
+    return '\n'.join(lines)
+
+
+def verdict(stats: dict, names: dict) -> str:
+    """Full model vs the best single-modality row (chosen on val)."""
+    singles = [k for k in SINGLE_MODALITY if k in stats]
+    if 'full' not in stats or not singles:
+        return ''
+    best = max(singles, key=lambda k: stats[k]['val_mean'])
+    full, b = stats['full'], stats[best]
+    return (f"full - best single modality ({names[best]}, chosen on val): "
+            f"val {full['val_mean'] - b['val_mean']:+.1f}, test "
+            f"{full['test_mean'] - b['test_mean']:+.1f} macro-F1 points "
+            '(target: >= +10)')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'tools_ase_describe', osp.join(ROOT, 'tools', 'ase', 'describe.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    sys.modules['tools_ase_describe'] = mod
+    sys.path.insert(0, ROOT)
+    import torch
 
     import mmase  # noqa: F401  (registers the modules)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
-        os.environ['OMP_NUM_THREADS'] = str(args.threads)
+    from mmase.utils.file_io import dump_json_atomic, dump_text_atomic
+    torch.set_num_threads(args.threads)
+    begin = time.time()
     desc = ensure_data(args)
-    results = [run_one(c, args, desc) for c in args.configs]
+    names = dict(LINEAR_ROWS, **{k: v[0] for k, v in CONFIG_ROWS.items()})
+    rows = [r for r in ALL_ROWS if r in args.rows]
+    trained = [r for r in rows if r in CONFIG_ROWS]
+    print(f'[benchmark] {len(trained)} trained rows x {args.seeds} seeds, '
+          f'{len(rows) - len(trained)} linear rows; descriptors: {desc}')
+    results = {}
+    for key in rows:
+        if key in LINEAR_ROWS:
+            results[key] = [run_linear(key, args)]
+        else:
+            results[key] = []
+            for seed in range(args.seeds):
+                run = run_config(CONFIG_ROWS[key][1], seed, args, desc,
+                                 osp.join(args.work_dir, key, f'seed{seed}'))
+                results[key].append(run)
+                print(f'[benchmark] {key} seed {seed}: val {run["val"]:.1f} '
+                      f'test {run["test"]:.1f} ({run["minutes"]:.1f} min)')
+        if key in LINEAR_ROWS:
+            print(f'[benchmark] {key}: val {results[key][0]["val"]:.1f} '
+                  f'test {results[key][0]["test"]:.1f}')
+    stats = summarize(results)
+    minutes = (time.time() - begin) / 60
+    table = format_table(stats, names)
+    lines = [table, '']
+    if 'full' in results:
+        run = results['full'][0]
+        noise = bootstrap_std(run['test_gt'], run['test_pred'],
+                              len(run['test_per_class']))
+        lines.append('test-set sampling noise: bootstrap std of the full '
+                     f'model\'s test macro-F1 (seed 0): {noise:.1f}')
+    lines.append(verdict(stats, names))
+    lines.append(f'wall time {minutes:.1f} min, {args.threads} thread(s), '
+                 f'descriptors: {args.backend} backend')
+    text = '\n'.join(line for line in lines if line is not None)
+    print('\n' + text)
     os.makedirs(args.work_dir, exist_ok=True)
-    summary_path = osp.join(args.work_dir, 'summary.json')
-    dump_json_atomic(results, summary_path, indent=2)
-
-    width = max(len(r['config']) for r in results)
-    print('\n' + '=' * (width + 40))
-    print(f'{"config":<{width}}  val macro-F1  test macro-F1  minutes')
-    for r in results:
-        val = '-' if r['val_macro_f1'] is None else f'{r["val_macro_f1"]:.2f}'
-        test = '-' if r['test_macro_f1'] is None else \
-            f'{r["test_macro_f1"]:.2f}'
-        print(f'{r["config"]:<{width}}  {val:>12}  {test:>13}  '
-              f'{r["minutes"]:>7.1f}')
-    print('=' * (width + 40))
-    print(f'per-class F1 and details: {summary_path}')
+    dump_json_atomic(dict(args=vars(args), stats=stats, runs=results,
+                          wall_minutes=minutes),
+                     osp.join(args.work_dir, 'summary.json'), indent=1)
+    dump_text_atomic(text + '\n', osp.join(args.work_dir, 'table.md'))
     return 0
 
 

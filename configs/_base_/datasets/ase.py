@@ -1,7 +1,8 @@
 # ASE multimodal defect classification (mmpretrain). Each sample packs the
 # image plus `numeric` (record numbers), `record_text` (record text fields)
 # and `description` (VLM-LLM description, '' until tools/ase/describe.py
-# has filled the cache given as `description_file`).
+# has filled the cache given as `description_file`; the multimodal configs
+# set it to `descriptions.jsonl` under the data root).
 # Data: `python tools/data/make_synthetic.py ase --out data/ase_synth`.
 dataset_type = 'ASEDataset'
 data_root = 'data/ase_synth/'
@@ -56,12 +57,11 @@ test_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 
-# The ASE paper reports macro-F1 (long-tail classes); accuracy for reference.
+# The ASE paper reports macro-F1 (long-tail classes); accuracy and the
+# per-class F1 for reference.
 val_evaluator = [
     dict(type='Accuracy', topk=(1, )),
-    dict(
-        type='SingleLabelMetric',
-        items=('precision', 'recall', 'f1-score'),
-        average='macro'),
+    dict(type='SingleLabelMetric', average='macro'),  # the paper's metric
+    dict(type='SingleLabelMetric', items=('f1-score', ), average=None),
 ]
 test_evaluator = val_evaluator

@@ -18,14 +18,22 @@ transforms below are our reading of "task specific":
 
 They operate on the keys of ``ASEDataset``: ``img`` (uint8 BGR, after
 ``LoadImageFromFile``), ``numeric``, ``record_text`` and ``description``.
+
+"Task specific" also means *for the tail*: :class:`TailClassAugment` wraps
+them and applies them to a sample with a probability that depends on its
+class frequency (0 for the most frequent class, growing towards the rarest),
+and none of them may turn one class into another: dot dropout never touches
+``normal`` images (dropped dots are what ``faded dots`` looks like), the
+jitter stays far below the smallest ``shifted pattern`` displacement, and
+the paraphrase keeps field names, numbers and casing.
 """
 import random
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, Compose
 from mmpretrain.registry import TRANSFORMS
 
 
@@ -71,7 +79,13 @@ class AOIDotJitter(BaseTransform):
     Required keys: ``img``. Modified keys: ``img``.
 
     Keep ``max_shift`` well below the dot pitch: some classes differ from
-    the normal grid by a fraction of a pitch.
+    the normal grid by a fraction of a pitch. Dropped dots are what a
+    "faded / missing dots" defect looks like, so no dot is dropped in a
+    sample whose ``gt_label`` is in ``no_drop_labels`` (``normal``; a sample
+    without ``gt_label`` is not dropped either).
+
+    Required keys: ``img``; ``gt_label`` for the dropout. Modified keys:
+    ``img``.
 
     Args:
         max_shift (int): Largest shift in pixels. Defaults to 1.
@@ -79,13 +93,17 @@ class AOIDotJitter(BaseTransform):
         threshold (float): Foreground threshold (0-255). Defaults to 40.
         prob (float): Probability of applying the transform.
             Defaults to 1.0.
+        no_drop_labels (Sequence[int]): Labels whose dots are never
+            dropped. Defaults to ``(0, )`` (``normal`` in the ASE class
+            order).
     """
 
     def __init__(self,
                  max_shift: int = 1,
                  drop_prob: float = 0.05,
                  threshold: float = 40.,
-                 prob: float = 1.0) -> None:
+                 prob: float = 1.0,
+                 no_drop_labels: Sequence[int] = (0, )) -> None:
         if max_shift < 0 or not 0 <= drop_prob <= 1 or not 0 <= prob <= 1:
             raise ValueError('AOIDotJitter: need max_shift >= 0 and '
                              'drop_prob, prob in [0, 1]')
@@ -93,6 +111,14 @@ class AOIDotJitter(BaseTransform):
         self.drop_prob = drop_prob
         self.threshold = threshold
         self.prob = prob
+        self.no_drop_labels = {int(v) for v in no_drop_labels}
+
+    def _may_drop(self, results: Dict) -> bool:
+        label = results.get('gt_label', None)
+        if label is None:
+            return False
+        return int(np.asarray(label).reshape(-1)[0]) not in \
+            self.no_drop_labels
 
     def transform(self, results: Dict) -> Dict:
         img = _check_img(results, 'AOIDotJitter')
@@ -106,7 +132,8 @@ class AOIDotJitter(BaseTransform):
         rng = np.random.default_rng(random.getrandbits(32))
         shifts = rng.integers(
             -self.max_shift, self.max_shift + 1, size=(num, 2))
-        keep = rng.random(num) >= self.drop_prob
+        drop_prob = self.drop_prob if self._may_drop(results) else 0.
+        keep = rng.random(num) >= drop_prob
         # carry the anti-aliased rim along: grow every dot by one pixel
         # (dots are several pixels apart on an AOI grid)
         grown = cv2.dilate(labels.astype(np.float32),
@@ -129,7 +156,8 @@ class AOIDotJitter(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(max_shift={self.max_shift}, '
                 f'drop_prob={self.drop_prob}, threshold={self.threshold}, '
-                f'prob={self.prob})')
+                f'prob={self.prob}, '
+                f'no_drop_labels={sorted(self.no_drop_labels)})')
 
 
 @TRANSFORMS.register_module()
@@ -308,6 +336,11 @@ class DescriptionParaphrase(BaseTransform):
     wrapped in a random template of ``templates`` (``'{}'`` marks the
     description). An empty description stays empty (no text is invented).
 
+    Field names and values are kept: a token that contains ``_`` or a digit
+    (``dot_count``, ``AOI-03``, ``L2305``) is never replaced, and the first
+    letter is lower-cased for a template only when the first word is an
+    ordinary capitalised word (``"AOI sample"`` stays as it is).
+
     Required keys: ``description``. Modified keys: ``description``.
 
     Args:
@@ -341,10 +374,13 @@ class DescriptionParaphrase(BaseTransform):
         self.synonym_prob = synonym_prob
         self.shuffle_sentences = shuffle_sentences
         self.prob = prob
-        self._word = re.compile(r'[A-Za-z]+')
+        # whole tokens, so that field names and ids are matched as one
+        self._word = re.compile(r'[A-Za-z0-9_\-]+')
 
     def _swap(self, match: 're.Match') -> str:
         word = match.group(0)
+        if not word.isalpha():  # field name, id, number: keep
+            return word
         options = self.synonyms.get(word.lower())
         if not options or random.random() >= self.synonym_prob:
             return word
@@ -363,7 +399,9 @@ class DescriptionParaphrase(BaseTransform):
         text = ' '.join(sentences)
         text = self._word.sub(self._swap, text)
         template = random.choice(self.templates)
-        if template != '{}' and not template.startswith('{}'):
+        first = text.split(' ', 1)[0]
+        if template != '{}' and not template.startswith('{}') and \
+                first[:1].isupper() and first[1:].islower():
             text = text[0].lower() + text[1:]
         return template.format(text)
 
@@ -380,3 +418,77 @@ class DescriptionParaphrase(BaseTransform):
                 f'{len(self.templates)}, synonym_prob={self.synonym_prob}, '
                 f'shuffle_sentences={self.shuffle_sentences}, '
                 f'prob={self.prob})')
+
+
+@TRANSFORMS.register_module()
+class TailClassAugment(BaseTransform):
+    """Apply task-specific augmentations to the tail classes.
+
+    The ASE paper's task-specific augmentation enlarges the training signal
+    "of the tail classes". A sample of class ``c`` goes through
+    ``transforms`` (in order, as one block) with probability
+
+    .. math:: p_c = p_{max} \\cdot (1 - n_c / n_{max})^{power}
+
+    where ``n_c`` is the number of training samples of class ``c``: 0 for
+    the most frequent (head) class, which is never touched, and close to
+    ``max_prob`` for the rarest. Otherwise the sample passes unchanged.
+    Classes not in ``class_counts`` get probability 0.
+
+    Required keys: ``gt_label``, plus those of ``transforms``.
+
+    Args:
+        transforms (list[dict]): The augmentations (their own ``prob`` is
+            applied on top; 1 to leave the choice to this wrapper).
+        class_counts (Sequence[int]): Training samples per class, in label
+            order (``meta.json`` ``class_counts.train`` of the procedural
+            set).
+        max_prob (float): Probability of the rarest possible class.
+            Defaults to 0.8.
+        power (float): Shape of the curve. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 transforms: List[Union[dict, callable]],
+                 class_counts: Sequence[int],
+                 max_prob: float = 0.8,
+                 power: float = 1.0) -> None:
+        counts = np.asarray(class_counts, dtype=np.float64)
+        if counts.ndim != 1 or counts.size == 0 or (counts < 0).any() or \
+                counts.max() <= 0:
+            raise ValueError('TailClassAugment: class_counts must be a '
+                             'non-empty list of counts >= 0, got '
+                             f'{class_counts!r}')
+        if not 0 <= max_prob <= 1 or power <= 0:
+            raise ValueError('TailClassAugment: need max_prob in [0, 1] and '
+                             'power > 0')
+        # built in mmpretrain's registry (mmcv's Compose would look in the
+        # root registry only)
+        self.transforms = Compose([
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in transforms
+        ])
+        self.class_probs = max_prob * (1 - counts / counts.max())**power
+        self.max_prob = max_prob
+        self.power = power
+
+    def class_prob(self, label: int) -> float:
+        """Augmentation probability of class ``label``."""
+        if 0 <= label < len(self.class_probs):
+            return float(self.class_probs[label])
+        return 0.
+
+    def transform(self, results: Dict) -> Optional[Dict]:
+        label = results.get('gt_label', None)
+        if label is None:
+            raise KeyError('TailClassAugment needs "gt_label" in the results '
+                           f'of {results.get("img_path", "<unknown>")}')
+        p = self.class_prob(int(np.asarray(label).reshape(-1)[0]))
+        if p <= 0 or random.random() >= p:
+            return results
+        return self.transforms(results)
+
+    def __repr__(self) -> str:
+        probs = [round(float(p), 3) for p in self.class_probs]
+        return (f'{self.__class__.__name__}(class_probs={probs}, '
+                f'transforms={self.transforms})')

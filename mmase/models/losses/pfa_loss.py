@@ -15,19 +15,33 @@ class PFALoss(nn.Module):
 
     A symmetric InfoNCE between the projected image features ``f_i`` and
     text features ``f_t`` of the same batch (the contrastive objective of the
-    PFA block). Pair ``k`` is the positive of anchor ``k``; the other pairs of
-    the batch are its candidate negatives:
+    PFA block). Pair ``k`` is the positive of anchor ``k``; the admitted
+    pairs of other classes are its negatives:
 
     .. math::
 
         \\ell_k^{i \\to t} = -\\log
         \\frac{\\exp(s_{kk} / \\tau)}
              {\\exp(s_{kk} / \\tau) +
-              \\sum_{j \\in \\mathcal{N}(p), j \\ne k} \\exp(s_{kj} / \\tau)},
-        \\quad s_{kj} = \\cos(f_i^k, f_t^j)
+              \\sum_{j \\in \\mathcal{N}_k(p)} \\exp(s_{kj} / \\tau)},
+        \\quad s_{kj} = \\cos(f_i^k, f_t^j),
+        \\quad \\mathcal{N}_k(p) = \\{j \\in \\mathcal{A}(p):
+                                   y_j \\ne y_k\\}
 
     and symmetrically ``t -> i``; the loss is the mean of both directions
-    over all anchors.
+    over the anchors that have at least one negative.
+
+    **Supervised: same-class pairs are never negatives.** An ASE class is a
+    pattern shared by all its images, so the text of another image of the
+    same class is a valid description of this image too; pushing it away
+    (the unsupervised CLIP objective) would fight the classifier. With
+    ``labels`` given, a same-class pair is masked out of the softmax (it is
+    neither a negative nor an extra positive). This follows Robinson et al.
+    (ICLR 2021, "Contrastive Learning with Hard Negative Samples"), which
+    the paper cites for its negative selection: negatives should be *true*
+    negatives (of another class) and the hard ones should come with
+    priority; Robinson et al. estimate the class with a debiasing term
+    because they have no labels, here the labels are known.
 
     **How "progressive" is read.** The equation bodies are missing from the
     paper text; Fig. 5's caption says PFA "considers the self-similarity
@@ -42,14 +56,17 @@ class PFALoss(nn.Module):
        batch stands for the training set; a dataset-wide ranking would need
        stale features from a memory bank);
     3. at training progress ``p`` (iteration / max iterations, or epoch /
-       max epochs) only the ``ceil(r(p) * B)`` lowest-ranked pairs are
-       admitted as negatives ``N(p)``, where ``r(p)`` grows linearly from
+       max epochs) only the ``ceil(r(p) * B)`` lowest-ranked pairs form the
+       admitted set ``A(p)``, where ``r(p)`` grows linearly from
        ``start_ratio`` to ``end_ratio`` while ``p`` goes from 0 to
-       ``ramp_end``. With ``end_ratio=1`` the loss becomes the ordinary
-       (CLIP-style) InfoNCE once the ramp is over.
+       ``ramp_end``; the negatives of anchor ``k`` are the admitted pairs of
+       another class. With ``end_ratio=1`` every other-class pair is a
+       negative once the ramp is over.
 
-    Every anchor always keeps its own positive; an anchor whose admitted
-    negative set is empty contributes ``-log 1 = 0``.
+    Every anchor always keeps its own positive; an anchor without any
+    negative contributes ``-log 1 = 0`` and is left out of the mean.
+    Without ``labels`` the loss is the unsupervised version (every other
+    admitted pair is a negative).
 
     The progress is taken from the ``progress`` argument when given,
     otherwise from mmengine's ``MessageHub`` runtime info (``iter`` /
@@ -138,11 +155,44 @@ class PFALoss(nn.Module):
         mask[order[:num_neg]] = True
         return mask
 
+    def pair_mask(self,
+                  img_feats: torch.Tensor,
+                  text_feats: torch.Tensor,
+                  progress: float,
+                  labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Bool (B, B) mask of the logits kept in the softmax of each row.
+
+        Row ``k`` keeps its positive ``(k, k)`` and its negatives: the
+        admitted pairs (:meth:`negative_mask`) of another class.
+
+        Args:
+            img_feats (Tensor): Image features (B, D).
+            text_feats (Tensor): Text features (B, D).
+            progress (float): Training progress in [0, 1].
+            labels (Tensor, optional): Class indices (B, ). Defaults to None
+                (no class information: every admitted pair is a negative).
+
+        Returns:
+            Tensor: Bool (B, B).
+        """
+        num = img_feats.size(0)
+        eye = torch.eye(num, dtype=torch.bool, device=img_feats.device)
+        negatives = self.negative_mask(img_feats, text_feats,
+                                       progress)[None, :] & ~eye
+        if labels is not None:
+            labels = labels.reshape(-1).to(img_feats.device)
+            if labels.numel() != num:
+                raise ValueError(f'PFALoss: {labels.numel()} labels for a '
+                                 f'batch of {num}')
+            negatives = negatives & (labels[:, None] != labels[None, :])
+        return eye | negatives
+
     def forward(self,
                 img_feats: torch.Tensor,
                 text_feats: torch.Tensor,
                 valid: Optional[torch.Tensor] = None,
-                progress: Optional[float] = None) -> torch.Tensor:
+                progress: Optional[float] = None,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
@@ -153,6 +203,8 @@ class PFALoss(nn.Module):
                 Defaults to None (all valid).
             progress (float, optional): Training progress in [0, 1].
                 Defaults to None (read from the ``MessageHub``).
+            labels (Tensor, optional): Class indices (B, ); same-class pairs
+                are never negatives. Defaults to None.
 
         Returns:
             Tensor: Scalar loss.
@@ -163,23 +215,30 @@ class PFALoss(nn.Module):
                              f'{tuple(text_feats.shape)}')
         if valid is not None:
             img_feats, text_feats = img_feats[valid], text_feats[valid]
+            if labels is not None:
+                labels = labels.reshape(-1)[valid.to(labels.device)]
+        zero = img_feats.sum() * 0. + text_feats.sum() * 0.
         if img_feats.size(0) < 2:
-            return img_feats.sum() * 0. + text_feats.sum() * 0.
+            return zero
         if progress is None:
             progress = self.current_progress()
 
         img_feats = F.normalize(img_feats, dim=-1)
         text_feats = F.normalize(text_feats, dim=-1)
         logits = img_feats @ text_feats.t() / self.temperature  # (B, B)
-        num = logits.size(0)
-        eye = torch.eye(num, dtype=torch.bool, device=logits.device)
-        admitted = self.negative_mask(img_feats, text_feats, progress)
-        # keep the diagonal (positive) and the admitted negative columns /
-        # rows; everything else leaves the softmax.
-        keep = eye | admitted[None, :]
+        keep = self.pair_mask(img_feats, text_feats, progress, labels)
+        has_neg = keep.sum(1) > 1
+        if not has_neg.any():
+            return zero
         neg_inf = torch.finfo(logits.dtype).min
-        labels = torch.arange(num, device=logits.device)
-        loss_i2t = F.cross_entropy(logits.masked_fill(~keep, neg_inf), labels)
+        labels_diag = torch.arange(logits.size(0), device=logits.device)
+        # rows are anchors and columns candidates in both directions, so
+        # the same mask applies to logits.t()
+        loss_i2t = F.cross_entropy(
+            logits.masked_fill(~keep, neg_inf), labels_diag,
+            reduction='none')
         loss_t2i = F.cross_entropy(
-            logits.t().masked_fill(~keep, neg_inf), labels)
-        return self.loss_weight * 0.5 * (loss_i2t + loss_t2i)
+            logits.t().masked_fill(~keep, neg_inf), labels_diag,
+            reduction='none')
+        loss = 0.5 * (loss_i2t + loss_t2i)[has_neg].mean()
+        return self.loss_weight * loss

@@ -8,6 +8,9 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+#: Text-feature caches of frozen encoders, shared across model instances.
+_SHARED_TEXT_CACHES: Dict[tuple, 'OrderedDict[str, torch.Tensor]'] = {}
+
 
 @MODELS.register_module()
 class ASEMultimodalClassifier(BaseClassifier):
@@ -29,12 +32,18 @@ class ASEMultimodalClassifier(BaseClassifier):
        vectors instead, the "w/o CMAF" ablation);
     5. a linear head (mmpretrain ``LinearClsHead``) with cross entropy.
 
-    ``loss = CE + align_loss``. Samples without text (empty description and
-    record text, no numeric field) are left out of the alignment loss and
-    fused from the image alone.
+    ``loss = CE + align_loss``; the alignment loss gets the labels, so
+    same-class pairs are never its negatives. Samples without text (empty
+    description and record text, no numeric field) are left out of the
+    alignment loss and fused from the image alone.
+
+    ``backbone=None`` gives a text-only model (no image branch, no fusion,
+    no alignment): the pooled text feature goes to the head, e.g. the
+    "descriptor only" baseline with ``text_keys=('description', )``.
 
     Args:
-        backbone (dict): mmpretrain backbone config.
+        backbone (dict, optional): mmpretrain backbone config; None for a
+            text-only model.
         head (dict): Classification head config (``LinearClsHead``); its
             ``in_channels`` must be ``embed_dims`` with CMAF, ``2 *
             embed_dims`` without.
@@ -55,15 +64,17 @@ class ASEMultimodalClassifier(BaseClassifier):
             ``('description', 'record_text')``.
         text_cache_size (int): With a frozen text encoder, keep the token
             features of up to this many distinct texts (least recently used
-            dropped), so repeated texts are encoded once. 0 disables it.
-            Defaults to 0.
+            dropped), so repeated texts are encoded once. Models whose
+            frozen encoders have the same class, length limit and weights
+            share one cache in the process (e.g. the seeds and ablations of
+            a benchmark). 0 disables it. Defaults to 0.
         data_preprocessor (dict, optional): Defaults to None
             (``ClsDataPreprocessor``).
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
     def __init__(self,
-                 backbone: dict,
+                 backbone: Optional[dict],
                  head: dict,
                  pfa_neck: dict,
                  text_encoder: Optional[dict] = None,
@@ -85,14 +96,20 @@ class ASEMultimodalClassifier(BaseClassifier):
             raise ValueError(
                 'ASEMultimodalClassifier needs `text_encoder` and/or '
                 '`numeric_encoder`; use ImageClassifier for image only')
-        self.backbone = MODELS.build(backbone)
+        if backbone is None and (fusion is not None or
+                                 align_loss is not None):
+            raise ValueError('ASEMultimodalClassifier: a text-only model '
+                             '(backbone=None) has nothing to fuse or align; '
+                             'set fusion=None and align_loss=None')
+        self.backbone = MODELS.build(backbone) if backbone else None
         self.text_encoder = (
             MODELS.build(text_encoder) if text_encoder is not None else None)
         self.text_keys = tuple(text_keys)
         self.text_cache_size = int(text_cache_size)
         self._text_cache: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
+        self._text_cache_key = None
 
-        if img_channels is None:
+        if img_channels is None and self.backbone is not None:
             img_channels = self._infer_img_channels()
         if self.text_encoder is not None:
             text_channels = int(
@@ -112,21 +129,25 @@ class ASEMultimodalClassifier(BaseClassifier):
             self.numeric_encoder = None
 
         pfa_neck = dict(pfa_neck)
-        pfa_neck.setdefault('img_channels', img_channels)
+        pfa_neck['img_channels'] = pfa_neck.get('img_channels',
+                                                img_channels) \
+            if self.backbone is not None else None
         pfa_neck.setdefault('text_channels', text_channels)
         self.neck = MODELS.build(pfa_neck)
         self.fusion = MODELS.build(fusion) if fusion is not None else None
         self.align_loss = (
             MODELS.build(align_loss) if align_loss is not None else None)
         self.head = MODELS.build(head)
-        expected = self.neck.embed_dims * (1 if self.fusion else 2)
+        expected = self.neck.embed_dims * (
+            1 if self.fusion or self.backbone is None else 2)
         head_in = getattr(self.head, 'in_channels', expected)
         if head_in != expected:
             raise ValueError(
                 f'ASEMultimodalClassifier: head.in_channels={head_in} but the '
                 f'fused feature has {expected} channels (embed_dims='
                 f'{self.neck.embed_dims}, fusion='
-                f'{"CMAF" if self.fusion else "concat"})')
+                f'{"CMAF" if self.fusion else "concat"}, image branch='
+                f'{self.backbone is not None})')
 
     @torch.no_grad()
     def _infer_img_channels(self) -> int:
@@ -189,23 +210,40 @@ class ASEMultimodalClassifier(BaseClassifier):
     def _text_frozen(self) -> bool:
         return not any(p.requires_grad for p in self.text_encoder.parameters())
 
+    def _shared_cache(self) -> 'OrderedDict[str, torch.Tensor]':
+        """The cache of this frozen encoder, shared by every model whose
+        encoder has the same class, length limit and weights."""
+        params = [p.detach() for p in self.text_encoder.parameters()]
+        key = (type(self.text_encoder).__name__,
+               getattr(self.text_encoder, 'max_length', None), len(params),
+               round(float(sum(p.double().sum() for p in params)), 6),
+               round(float(sum(p.double().abs().sum() for p in params)), 6))
+        if key != self._text_cache_key:
+            self._text_cache = _SHARED_TEXT_CACHES.setdefault(
+                key, OrderedDict())
+            self._text_cache_key = key
+        return self._text_cache
+
     def _encode_texts(self, texts: List[str]
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Token features (B, L, D) and mask (B, L) of ``texts``."""
         if self.text_cache_size <= 0 or not self._text_frozen():
             return self.text_encoder.forward_tokens(texts)
-        missing = list(dict.fromkeys(t for t in texts
-                                     if t not in self._text_cache))
+        if self._text_cache_key is None:
+            self._shared_cache()  # the weights are final once encoding starts
+        cache = self._text_cache
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
         if missing:
             tokens, mask = self.text_encoder.forward_tokens(missing)
             for text, tok, m in zip(missing, tokens, mask):
-                self._text_cache[text] = tok[m].detach().cpu()
+                # CPU float32: moved to the device and dtype at use
+                cache[text] = tok[m].detach().float().cpu()
         feats = []
         for text in texts:
-            self._text_cache.move_to_end(text)
-            feats.append(self._text_cache[text])
-        while len(self._text_cache) > self.text_cache_size:
-            self._text_cache.popitem(last=False)
+            cache.move_to_end(text)
+            feats.append(cache[text])
+        while len(cache) > self.text_cache_size:
+            cache.popitem(last=False)
         length = max(f.size(0) for f in feats)
         out = feats[0].new_zeros(len(feats), length, feats[0].size(-1))
         mask = torch.zeros(len(feats), length, dtype=torch.bool)
@@ -214,10 +252,10 @@ class ASEMultimodalClassifier(BaseClassifier):
             mask[i, :f.size(0)] = True
         return out, mask
 
-    def _apply(self, fn, *args, **kwargs):
-        # cached features do not follow a device / dtype change
-        getattr(self, '_text_cache', {}).clear()
-        return super()._apply(fn, *args, **kwargs)
+    def load_state_dict(self, *args, **kwargs):
+        # new weights may mean another encoder: look the cache up again
+        self._text_cache_key = None
+        return super().load_state_dict(*args, **kwargs)
 
     def extract_feat(self,
                      inputs: torch.Tensor,
@@ -238,14 +276,18 @@ class ASEMultimodalClassifier(BaseClassifier):
         batch = inputs.size(0)
         if data_samples is None:
             data_samples = [None] * batch
-        img_tokens = self._to_tokens(self.backbone(inputs)[-1])
-        device = img_tokens.device
+        img_tokens = None
+        if self.backbone is not None:
+            img_tokens = self._to_tokens(self.backbone(inputs)[-1])
+        device = inputs.device
+        dtype = img_tokens.dtype if img_tokens is not None else \
+            next(self.neck.parameters()).dtype
 
         tok_list, mask_list = [], []
         if self.text_encoder is not None:
             texts = self._texts(data_samples)
             tokens, mask = self._encode_texts(texts)
-            tokens = tokens.to(device=device, dtype=img_tokens.dtype)
+            tokens = tokens.to(device=device, dtype=dtype)
             mask = mask.to(device)
             empty = torch.tensor([not t for t in texts], device=device)
             mask = mask & ~empty[:, None]
@@ -260,7 +302,9 @@ class ASEMultimodalClassifier(BaseClassifier):
         text_mask = torch.cat(mask_list, dim=1)
 
         out = self.neck(img_tokens, text_tokens, text_mask)
-        if self.fusion is not None:
+        if self.backbone is None:
+            fused = out['text_feat']
+        elif self.fusion is not None:
             fused, gate = self.fusion(out['img_tokens'], out['text_tokens'],
                                       out['text_mask'])
             out['gate'] = gate
@@ -299,8 +343,12 @@ class ASEMultimodalClassifier(BaseClassifier):
         feats = self.extract_feat(inputs, data_samples)
         losses = self.head.loss((feats['fused'], ), data_samples)
         if self.align_loss is not None:
+            labels = torch.cat([
+                s.gt_label.reshape(-1) for s in data_samples
+            ]).to(feats['img_feat'].device)
             losses['loss_align'] = self.align_loss(
-                feats['img_feat'], feats['text_feat'], feats['text_valid'])
+                feats['img_feat'], feats['text_feat'], feats['text_valid'],
+                labels=labels)
         return losses
 
     def predict(self,

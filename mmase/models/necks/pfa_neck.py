@@ -24,8 +24,12 @@ class PFANeck(BaseModule):
     The paper gives no layer sizes; an MLP projection as in CLIP-like
     alignment heads is our choice.
 
+    With ``img_channels=None`` there is no image branch (a text-only model,
+    e.g. the "descriptor only" baseline).
+
     Args:
-        img_channels (int): Channels of the image tokens.
+        img_channels (int, optional): Channels of the image tokens; None
+            for a text-only model.
         text_channels (int): Channels of the text tokens.
         embed_dims (int): Channels of the joint space. Defaults to 256.
         hidden_dims (int, optional): Hidden width of the MLPs. Defaults to
@@ -36,7 +40,7 @@ class PFANeck(BaseModule):
     """
 
     def __init__(self,
-                 img_channels: int,
+                 img_channels: Optional[int],
                  text_channels: int,
                  embed_dims: int = 256,
                  hidden_dims: Optional[int] = None,
@@ -55,34 +59,43 @@ class PFANeck(BaseModule):
                 nn.Dropout(dropout), nn.Linear(hidden_dims, embed_dims),
                 nn.LayerNorm(embed_dims))
 
-        self.img_proj = mlp(img_channels)
+        self.img_proj = mlp(img_channels) if img_channels else None
         self.text_proj = mlp(text_channels)
 
     def forward(self,
-                img_tokens: torch.Tensor,
+                img_tokens: Optional[torch.Tensor],
                 text_tokens: Optional[torch.Tensor] = None,
                 text_mask: Optional[torch.Tensor] = None
                 ) -> Dict[str, Optional[torch.Tensor]]:
         """Project both modalities.
 
         Args:
-            img_tokens (Tensor): (B, N_i, C_i).
+            img_tokens (Tensor, optional): (B, N_i, C_i); None for a
+                text-only model (then no image entries are returned).
             text_tokens (Tensor, optional): (B, N_t, C_t). Defaults to None.
             text_mask (Tensor, optional): Bool (B, N_t), True for valid
                 tokens. Defaults to None (all valid).
 
         Returns:
-            dict: ``img_tokens`` (B, N_i, D), ``img_feat`` (B, D) and, when
-            text is given, ``text_tokens`` (B, N_t, D), ``text_mask``,
-            ``text_feat`` (B, D; zeros for a sample without valid token) and
-            ``text_valid`` (B, ) bool.
+            dict: ``img_tokens`` (B, N_i, D) and ``img_feat`` (B, D) when
+            image tokens are given; ``text_tokens`` (B, N_t, D),
+            ``text_mask``, ``text_feat`` (B, D; zeros for a sample without
+            valid token) and ``text_valid`` (B, ) bool when text is given.
         """
-        if img_tokens.dim() != 3 or img_tokens.size(-1) != self.img_channels:
-            raise ValueError('PFANeck: img_tokens must be (B, N, '
-                             f'{self.img_channels}), got '
-                             f'{tuple(img_tokens.shape)}')
-        img = self.img_proj(img_tokens)
-        out = dict(img_tokens=img, img_feat=img.mean(dim=1))
+        if img_tokens is None and text_tokens is None:
+            raise ValueError('PFANeck: neither image nor text tokens given')
+        out = {}
+        if img_tokens is not None:
+            if img_tokens.dim() != 3 or \
+                    img_tokens.size(-1) != self.img_channels:
+                raise ValueError('PFANeck: img_tokens must be (B, N, '
+                                 f'{self.img_channels}), got '
+                                 f'{tuple(img_tokens.shape)}')
+            if self.img_proj is None:
+                raise ValueError('PFANeck: built without an image branch '
+                                 '(img_channels=None)')
+            img = self.img_proj(img_tokens)
+            out.update(img_tokens=img, img_feat=img.mean(dim=1))
         if text_tokens is None:
             return out
         if text_tokens.size(-1) != self.text_channels:

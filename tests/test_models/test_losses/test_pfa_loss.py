@@ -18,19 +18,24 @@ def _sim(a, b):
     return sum(x * y for x, y in zip(a, b))
 
 
-def _infonce(img, txt, admitted, tau):
-    """Hand-written symmetric InfoNCE with an admitted-negative set."""
+def _infonce(img, txt, admitted, tau, labels=None):
+    """Hand-written symmetric InfoNCE with an admitted-negative set; same-
+    class pairs are no negatives; anchors without negatives are skipped."""
     img, txt = img.tolist(), txt.tolist()
     n = len(img)
-    total = 0.
+    labels = list(range(n)) if labels is None else list(labels)
+    total, count = 0., 0
     for k in range(n):
+        negs = [j for j in range(n)
+                if j != k and j in admitted and labels[j] != labels[k]]
+        if not negs:
+            continue
         for anchor, others in ((img[k], txt), (txt[k], img)):
             pos = math.exp(_sim(anchor, others[k]) / tau)
-            neg = sum(
-                math.exp(_sim(anchor, others[j]) / tau) for j in range(n)
-                if j != k and j in admitted)
+            neg = sum(math.exp(_sim(anchor, others[j]) / tau) for j in negs)
             total += -math.log(pos / (pos + neg))
-    return total / (2 * n)
+        count += 2
+    return total / count
 
 
 def test_full_negatives_is_hand_computed_infonce():
@@ -94,6 +99,54 @@ def test_valid_mask_and_gradient():
     # fewer than two valid pairs: zero loss, still differentiable
     one = pfa(img, txt, valid=torch.tensor([True, False, False, False]))
     assert one.item() == 0 and one.requires_grad
+
+
+def test_same_class_pairs_are_never_negatives():
+    """Hand-made batch: two classes of two pairs each."""
+    torch.manual_seed(0)
+    # unit vectors, so the hand-written cosine is a dot product
+    img = torch.nn.functional.normalize(torch.randn(4, 3), dim=-1)
+    txt = torch.nn.functional.normalize(torch.randn(4, 3), dim=-1)
+    labels = torch.tensor([0, 0, 1, 1])
+    pfa = PFALoss(temperature=0.5, start_ratio=0.25, ramp_end=0.5)
+    same = labels[:, None] == labels[None, :]
+    for progress in (0.0, 0.25, 0.5, 1.0):
+        keep = pfa.pair_mask(img, txt, progress, labels)
+        assert keep.diagonal().all()  # every anchor keeps its positive
+        assert not (keep & same & ~torch.eye(4, dtype=torch.bool)).any()
+        admitted = set(
+            pfa.negative_mask(img, txt, progress).nonzero()[:, 0].tolist())
+        assert pfa(img, txt, progress=progress,
+                   labels=labels).item() == pytest.approx(
+                       _infonce(img, txt, admitted, 0.5, labels.tolist()),
+                       rel=1e-5)
+    # at the end every other-class pair is a negative: rows 0/1 see 2, 3
+    keep = pfa.pair_mask(img, txt, 1.0, labels)
+    assert keep.tolist() == [[True, False, True, True],
+                             [False, True, True, True],
+                             [True, True, True, False],
+                             [True, True, False, True]]
+    # the unsupervised loss differs: it pushes pair 1 away from anchor 0
+    assert pfa(img, txt, progress=1.0).item() != pytest.approx(
+        pfa(img, txt, progress=1.0, labels=labels).item())
+    # one class only: no negative at all, zero loss with a gradient path
+    img.requires_grad_(True)
+    one = pfa(img, txt, progress=1.0, labels=torch.zeros(4, dtype=int))
+    assert one.item() == 0 and one.requires_grad
+    with pytest.raises(ValueError, match='3 labels'):
+        pfa(img, txt, labels=torch.zeros(3, dtype=int))
+
+
+def test_labels_follow_the_valid_mask():
+    torch.manual_seed(1)
+    img, txt = torch.randn(4, 5), torch.randn(4, 5)
+    labels = torch.tensor([0, 1, 1, 0])
+    valid = torch.tensor([True, False, True, True])
+    pfa = PFALoss()
+    assert pfa(img, txt, valid=valid, labels=labels,
+               progress=1.).item() == pytest.approx(
+                   pfa(img[valid], txt[valid], labels=labels[valid],
+                       progress=1.).item())
 
 
 def test_bad_arguments():

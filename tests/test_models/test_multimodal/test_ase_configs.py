@@ -15,13 +15,16 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 CONFIGS = [
     'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py', 'pfa_cmaf_ase_no_cmaf.py',
-    'pfa_cmaf_ase_no_aug.py', 'pfa_cmaf_ase_image_only.py',
+    'pfa_cmaf_ase_no_aug.py', 'pfa_cmaf_ase_no_sampler.py',
+    'pfa_cmaf_ase_image_only.py', 'descriptor_only_ase.py',
     'resnet50_ase.py', 'deit_ase.py', 'protonet_ase.py'
 ]
 # building is slow on CPU (ResNet-50, MiniLM): build the configs whose model
 # differs in kind, parse the others
-BUILD = ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py', 'deit_ase.py',
-         'protonet_ase.py')
+BUILD = ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py',
+         'descriptor_only_ase.py', 'deit_ase.py', 'protonet_ase.py')
+TDA = {'AOIDotJitter', 'AOIColorShift', 'RecordFieldDropout',
+       'DescriptionParaphrase'}
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -54,18 +57,43 @@ def test_config_builds_and_computes_loss(name):
     losses = model(**data, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())
     assert ('loss_align' in losses) == (name in (
-        'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py',
-        'pfa_cmaf_ase_no_aug.py'))
+        'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py'))
+    if name == 'descriptor_only_ase.py':
+        # no image branch: the image does not change the logits
+        model.eval()
+        logits = model(data['inputs'], data['data_samples'], mode='tensor')
+        other = model(torch.zeros_like(data['inputs']), data['data_samples'],
+                      mode='tensor')
+        assert torch.equal(logits, other)
+
+
+def _augmentations(pipeline):
+    types = set()
+    for t in pipeline:
+        if t['type'] == 'TailClassAugment':
+            types |= {a['type'] for a in t['transforms']}
+    return types
 
 
 def _check_pipeline(cfg, name):
     pipeline = cfg.train_dataloader.dataset.pipeline
-    types = [t['type'] for t in pipeline]
-    if name in ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py',
-                'pfa_cmaf_ase_no_cmaf.py', 'pfa_cmaf_ase_image_only.py'):
-        assert {'AOIDotJitter', 'AOIColorShift', 'RecordFieldDropout',
-                'DescriptionParaphrase'} <= set(types)
-        assert cfg.train_dataloader.sampler.type == 'ClassBalancedSampler'
+    sampler = cfg.train_dataloader.sampler.type
+    full = ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py',
+            'pfa_cmaf_ase_no_cmaf.py', 'pfa_cmaf_ase_image_only.py')
+    if name in full:
+        assert _augmentations(pipeline) == TDA
+        assert sampler == 'ClassBalancedSampler'
+    # each ablation removes one thing only
     if name == 'pfa_cmaf_ase_no_aug.py':
-        assert not {'AOIDotJitter', 'RecordFieldDropout'} & set(types)
-        assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
+        assert _augmentations(pipeline) == set()
+        assert sampler == 'ClassBalancedSampler'
+    if name == 'pfa_cmaf_ase_no_sampler.py':
+        assert _augmentations(pipeline) == TDA
+        assert sampler == 'DefaultSampler'
+    if name in full or name in ('pfa_cmaf_ase_no_aug.py',
+                                'pfa_cmaf_ase_no_sampler.py'):
+        # the head class is never augmented
+        tail = [t for t in pipeline if t['type'] == 'TailClassAugment']
+        for t in tail:
+            counts = t['class_counts']
+            assert counts.index(max(counts)) == 0

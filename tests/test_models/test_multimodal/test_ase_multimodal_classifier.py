@@ -176,3 +176,30 @@ def test_vit_backbone_tokens(tiny_bert, out_type):
     expected = dict(featmap=16, raw=17, cls_token=1)[out_type]
     assert feats['img_tokens'].shape[1] == expected
     assert model(**data, mode='tensor').shape == (6, NUM_CLASSES)
+
+
+def test_text_cache_shared_by_equal_frozen_encoders(tiny_bert):
+    """Two models with the same frozen encoder weights (two seeds of a
+    benchmark) encode a text once; other weights get their own cache."""
+    torch.manual_seed(0)
+    cfg = dict(_cfg(tiny_bert), text_cache_size=100)
+    first, second = MODELS.build(cfg).eval(), MODELS.build(cfg).eval()
+    inputs, samples = _batch()
+    data = first.data_preprocessor(
+        dict(inputs=list(inputs), data_samples=samples), False)
+    calls = []
+    encode = second.text_encoder.forward_tokens
+    second.text_encoder.forward_tokens = lambda t: calls.append(t) or \
+        encode(t)
+    with torch.no_grad():
+        first(data['inputs'], data['data_samples'])
+        second(data['inputs'], data['data_samples'])
+    assert calls == []  # every text came from the first model's cache
+    assert second._text_cache is first._text_cache
+    with torch.no_grad():
+        for p in second.text_encoder.parameters():
+            p.add_(0.1)
+    second.load_state_dict(second.state_dict())  # weights changed
+    with torch.no_grad():
+        second(data['inputs'], data['data_samples'])
+    assert calls and second._text_cache is not first._text_cache
