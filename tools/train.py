@@ -50,16 +50,27 @@ def parse_args(argv=None):
     return parse_tool_args(parser, argv)
 
 
+def set_amp(cfg: Config) -> None:
+    """``--amp``: fp16 with dynamic loss scaling on CUDA, bfloat16 autocast
+    on a CPU that supports it, an error otherwise."""
+    from mmase.engine.optimizers import cpu_supports_bf16
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif cpu_supports_bf16():
+        cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
+    else:
+        raise RuntimeError('--amp needs a CUDA device or a CPU with native '
+                           'bfloat16 (AVX-512 BF16 / AMX); this machine has '
+                           'neither. Train without --amp.')
+
+
 def build_config(args) -> Config:
     """Load the config and apply the command line to it."""
     cfg = load_tool_config(args)
 
     if args.amp:
-        if not torch.cuda.is_available():
-            raise RuntimeError('--amp needs a CUDA device; this machine has '
-                               'none. Train without --amp on CPU.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        set_amp(cfg)
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \

@@ -89,14 +89,17 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(_base_.mmio_zs_val_dataset, pipeline=test_pipeline))
+test_dataloader = dict(
+    val_dataloader,
     dataset=dict(
         _base_.mmio_zs_test_dataset,
         vocabulary=test_vocabulary,
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
 
-val_evaluator = dict(_delete_=True, **_base_.mmio_zs_evaluator)
-test_evaluator = val_evaluator
+# model selection on zs_val (seen classes), the test split for test.py only
+val_evaluator = dict(_delete_=True, **_base_.mmio_zs_val_evaluator)
+test_evaluator = dict(_delete_=True, **_base_.mmio_zs_evaluator)
 
 max_epochs = 12
 train_cfg = dict(

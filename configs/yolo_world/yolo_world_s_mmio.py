@@ -89,4 +89,5 @@ optim_wrapper = dict(
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=10, max_keep_ckpts=3,
-        save_best='auto'))
+        # seen-class AP on the held-out zs_val images, never the test split
+        save_best='zs/seen_bbox_mAP', rule='greater'))

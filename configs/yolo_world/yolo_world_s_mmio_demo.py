@@ -49,7 +49,11 @@ val_dataloader = dict(
     num_workers=1,
     persistent_workers=False,
     dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(pipeline=test_pipeline))
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=base_lr))

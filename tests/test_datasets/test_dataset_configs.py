@@ -47,12 +47,22 @@ def test_mmio_configs(roots, name, vocab):
     assert len(texts) == min(cfg.num_train_vocab, len(train.metainfo[
         'classes']))
     assert int(labels.max()) < len(texts)
-    # zero-shot: the test vocabulary is a config choice ('all' or 'unseen')
-    vocab = vocab or cfg.test_vocabulary
-    assert vocab in ('all', 'unseen')
-    assert train.metainfo['vocabulary'] == ('seen' if name.startswith(
-        'mmio_zeroshot') else 'all')
-    assert val.metainfo['vocabulary'] == vocab
+    zero_shot = name.startswith('mmio_zeroshot')
+    assert train.metainfo['vocabulary'] == ('seen' if zero_shot else 'all')
+    if zero_shot:
+        # model selection on held-out seen-only images (zs_val); the test
+        # vocabulary is a config choice ('all' or 'unseen')
+        assert val.metainfo['vocabulary'] == 'seen'
+        assert cfg.val_dataloader.dataset.ann_file.endswith('zs_val.json')
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            test = DATASETS.build(
+                _dataset(cfg, 'test_dataloader', roots[0]))
+        assert cfg.test_vocabulary in ('all', 'unseen')
+        assert test.metainfo['vocabulary'] == cfg.test_vocabulary
+        assert cfg.test_evaluator.ann_file.endswith(
+            cfg.test_dataloader.dataset.ann_file)
+    else:
+        assert val.metainfo['vocabulary'] == vocab
     assert out['data_samples'].texts == list(val.metainfo['classes'])
     evaluators = cfg.val_evaluator if isinstance(
         cfg.val_evaluator, list) else [cfg.val_evaluator]

@@ -8,7 +8,7 @@ Examples::
         --unseen "white round spot" "black irregular spot"
 
 Reads ``ROOT/annotations/instances_all.json``; writes
-``instances_{zs_train,zs_test,train,val}.json`` and ``ROOT/split.json``.
+``instances_{zs_train,zs_val,zs_test,train,val}.json`` and ``ROOT/split.json``.
 """
 import argparse
 import os.path as osp

@@ -20,27 +20,43 @@ mmio_dataset_common = dict(
 
 # Zero-shot split (RTVP paper, "Dataset and Evaluation Metrics"): train on
 # the seen classes (images whose objects are all seen), test on the images
-# that contain unseen objects, with the vocabulary 'all' (seen + unseen
-# names; the metric reports unseen, seen and their harmonic mean) or
-# 'unseen'.
+# that contain unseen objects. Two test protocols, chosen by the test
+# dataset's `vocabulary`:
+# - 'all' (generalised): seen + unseen names; the metric reports unseen,
+#   seen and their harmonic mean;
+# - 'unseen' (unseen-only vocabulary): the unseen names only; the metric
+#   reports the unseen classes.
+# Model selection (save_best, anything tuned) uses `zs_val`: held-out
+# training images (seen objects only). The test file is read by
+# tools/test.py only.
 mmio_zs_train_dataset = dict(
     mmio_dataset_common,
     ann_file='annotations/instances_zs_train.json',
     split_path='split.json',
     vocabulary='seen',
     filter_cfg=dict(filter_empty_gt=True, min_size=1))
+mmio_zs_val_dataset = dict(
+    mmio_dataset_common,
+    ann_file='annotations/instances_zs_val.json',
+    split_path='split.json',
+    vocabulary='seen',
+    test_mode=True)
 mmio_zs_test_dataset = dict(
     mmio_dataset_common,
     ann_file='annotations/instances_zs_test.json',
     split_path='split.json',
     vocabulary='all',
     test_mode=True)
-# COCO box AP on the unseen and seen classes, and their harmonic mean.
+# COCO box AP on the unseen and seen classes, and their harmonic mean
+# (classes outside the active vocabulary are not scored).
 mmio_zs_evaluator = dict(
     type='ZeroShotCocoMetric',
     ann_file=mmio_data_root + 'annotations/instances_zs_test.json',
     split_path=mmio_data_root + 'split.json',
     backend_args=None)
+mmio_zs_val_evaluator = dict(
+    mmio_zs_evaluator,
+    ann_file=mmio_data_root + 'annotations/instances_zs_val.json')
 
 # Closed split (table 2a): 80 % / 20 % of the images, all classes.
 mmio_closed_train_dataset = dict(
@@ -99,12 +115,40 @@ def _test_transforms(scale):
     ]
 
 
+# YOLO-World's training augmentation: a 4-image mosaic
+# at twice the size, a random affine (scale 0.5-1.5, translation 10 %)
+# that crops it back to `scale`, flips. mmdet's CachedMosaic needs no
+# dataset wrapper, so PipelineSwitchHook can switch it off for the last
+# epochs ("close mosaic"). Labels still index the dataset classes after the
+# mosaic; RandomVocabulary, appended by the configs, samples the texts of
+# the mixed image afterwards.
+def _mosaic_train_transforms(scale):
+    return [
+        dict(type='LoadImageFromFile', backend_args=None),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='CachedMosaic', img_scale=scale, pad_val=114.0,
+             max_cached_images=40, random_pop=False),
+        dict(type='RandomAffine', scaling_ratio_range=(0.5, 1.5),
+             max_rotate_degree=0.0, max_shear_degree=0.0,
+             max_translate_ratio=0.1,
+             border=(-scale[0] // 2, -scale[1] // 2),
+             border_val=(114, 114, 114)),
+        dict(type='RandomFlip', prob=0.5,
+             direction=['horizontal', 'vertical']),
+        dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1),
+             keep_empty=False),
+    ]
+
+
 mmio_img_scale = (640, 640)
 mmio_demo_img_scale = (320, 320)
 mmio_train_transforms = _train_transforms(mmio_img_scale)
 mmio_test_transforms = _test_transforms(mmio_img_scale)
 mmio_demo_train_transforms = _train_transforms(mmio_demo_img_scale)
 mmio_demo_test_transforms = _test_transforms(mmio_demo_img_scale)
+mmio_mosaic_train_transforms = _mosaic_train_transforms(mmio_img_scale)
+mmio_demo_mosaic_train_transforms = _mosaic_train_transforms(
+    mmio_demo_img_scale)
 mmio_train_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
                         'scale_factor', 'flip', 'flip_direction')
 mmio_test_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',

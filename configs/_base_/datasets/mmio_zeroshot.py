@@ -1,6 +1,8 @@
 # MMIO zero-shot detection (RTVP paper, "Dataset and Evaluation Metrics"):
-# train on the seen classes (images whose objects are all seen), test on the
-# images that contain unseen objects (vocabulary `test_vocabulary`).
+# train on the seen classes (images whose objects are all seen), validate
+# (checkpoint selection) on held-out seen-only images (`zs_val`), test on the
+# images that contain unseen objects (vocabulary `test_vocabulary`) with
+# tools/test.py.
 # Data: `python tools/data/make_synthetic.py mmio --out data/mmio_synth`
 # (or a real MMIO set converted with tools/data/merge_coco.py, same layout).
 #
@@ -17,8 +19,9 @@ data_root = _base_.mmio_data_root
 img_scale = _base_.mmio_img_scale
 # classes per training image: all positives + random negatives up to this
 num_train_vocab = 80
-# Test vocabulary: 'all' (seen + unseen names; the metric reports unseen,
-# seen and their harmonic mean) or 'unseen' (the unseen names only).
+# Test protocol: 'all' (generalised: seen + unseen names; the metric reports
+# unseen, seen and their harmonic mean) or 'unseen' (unseen-only vocabulary),
+# e.g. --cfg-options test_dataloader.dataset.vocabulary=unseen
 test_vocabulary = 'all'
 backend_args = None
 
@@ -51,12 +54,15 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(_base_.mmio_zs_val_dataset, pipeline=test_pipeline))
+test_dataloader = dict(
+    val_dataloader,
     dataset=dict(
         _base_.mmio_zs_test_dataset,
         vocabulary=test_vocabulary,
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
 
-# COCO box AP on the unseen and seen classes, and their harmonic mean.
-val_evaluator = _base_.mmio_zs_evaluator
-test_evaluator = val_evaluator
+# COCO box AP on the unseen and seen classes, and their harmonic mean;
+# validation sees the seen classes only.
+val_evaluator = _base_.mmio_zs_val_evaluator
+test_evaluator = _base_.mmio_zs_evaluator

@@ -123,6 +123,31 @@ def zero_shot_split(coco: dict, seen: Sequence[str],
             _subset(coco, test_ids, None, 'zs_test'))
 
 
+def zero_shot_val_split(zs_train: dict, val_ratio: float = 0.15,
+                        seed: int = 0) -> Tuple[dict, dict]:
+    """Hold out part of the zero-shot training images for validation.
+
+    Checkpoints, thresholds and hyper-parameters are chosen on this split,
+    never on ``zs_test``. Its images hold seen objects only (they come from
+    ``zs_train``), so it measures the seen-class detection that training
+    optimises; the unseen classes stay untouched until the test.
+
+    Args:
+        zs_train (dict): The zero-shot training set of
+            :func:`zero_shot_split`.
+        val_ratio (float): Fraction of its images held out.
+            Defaults to 0.15.
+        seed (int): Seed of the shuffle. Defaults to 0.
+
+    Returns:
+        Tuple[dict, dict]: ``(zs_train, zs_val)``, disjoint by image.
+    """
+    train, val = closed_split(zs_train, val_ratio, seed)
+    for part, tag in ((train, 'zs_train'), (val, 'zs_val')):
+        part['info'] = dict(part.get('info') or {}, split=tag)
+    return train, val
+
+
 def closed_split(coco: dict, val_ratio: float = 0.2,
                  seed: int = 0) -> Tuple[dict, dict]:
     """Random split by image into training and validation sets.
@@ -150,7 +175,8 @@ def closed_split(coco: dict, val_ratio: float = 0.2,
 
 def write_mmio_splits(coco: dict, root: str, split: Dict[str, List[str]],
                       val_ratio: float = 0.2, seed: int = 0,
-                      ann_dir: str = 'annotations') -> Dict[str, str]:
+                      ann_dir: str = 'annotations',
+                      zs_val_ratio: float = 0.15) -> Dict[str, str]:
     """Write the zero-shot and closed files and ``split.json`` under ``root``.
 
     Args:
@@ -161,20 +187,26 @@ def write_mmio_splits(coco: dict, root: str, split: Dict[str, List[str]],
         seed (int): Seed of the closed split. Defaults to 0.
         ann_dir (str): Annotation folder inside ``root``.
             Defaults to 'annotations'.
+        zs_val_ratio (float): Fraction of the zero-shot training images
+            held out as ``instances_zs_val.json`` (model selection).
+            Defaults to 0.15.
 
     Returns:
         Dict[str, str]: Paths written, by role.
     """
     zs_train, zs_test = zero_shot_split(coco, split['seen'], split['unseen'])
+    zs_train, zs_val = zero_shot_val_split(zs_train, zs_val_ratio, seed)
     train, val = closed_split(coco, val_ratio, seed)
     out = {
         'zs_train': osp.join(root, ann_dir, 'instances_zs_train.json'),
+        'zs_val': osp.join(root, ann_dir, 'instances_zs_val.json'),
         'zs_test': osp.join(root, ann_dir, 'instances_zs_test.json'),
         'train': osp.join(root, ann_dir, 'instances_train.json'),
         'val': osp.join(root, ann_dir, 'instances_val.json'),
         'split': osp.join(root, 'split.json'),
     }
     dump_json_atomic(zs_train, out['zs_train'])
+    dump_json_atomic(zs_val, out['zs_val'])
     dump_json_atomic(zs_test, out['zs_test'])
     dump_json_atomic(train, out['train'])
     dump_json_atomic(val, out['val'])

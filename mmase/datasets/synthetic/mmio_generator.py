@@ -184,8 +184,8 @@ def generate_mmio(out_dir: str,
                   verbose: bool = False) -> dict:
     """Write the benchmark to ``out_dir`` (replaced atomically at the end).
 
-    Layout: ``images/*.png``, ``annotations/instances_{all,zs_train,zs_test,
-    train,val}.json``, ``class_texts.json``, ``split.json``,
+    Layout: ``images/*.png``, ``annotations/instances_{all,zs_train,zs_val,
+    zs_test,train,val}.json``, ``class_texts.json``, ``split.json``,
     ``class_spec.json``.
 
     Args:
@@ -251,7 +251,7 @@ def generate_mmio(out_dir: str,
         dump_json_atomic(spec, osp.join(tmp, 'class_spec.json'), indent=2)
         paths = write_mmio_splits(coco, tmp, split, val_ratio, seed)
         n_zs = {}
-        for k in ('zs_train', 'zs_test', 'train', 'val'):
+        for k in ('zs_train', 'zs_val', 'zs_test', 'train', 'val'):
             d = load_json(paths[k])
             n_zs[k] = dict(images=len(d['images']),
                            annotations=len(d['annotations']))

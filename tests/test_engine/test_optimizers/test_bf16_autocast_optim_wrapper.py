@@ -1,0 +1,99 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""``--amp`` on a CPU: bfloat16 autocast around the forward pass, for the
+optimizer wrapper alone and for every demo config (2 training steps)."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+import mmase  # noqa: F401
+from mmase.engine.optimizers import BF16AutocastOptimWrapper
+from mmase.testing import make_tiny_bert
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+DEMOS = [
+    'configs/yolo_world/yolo_world_n_mmio_demo.py',
+    'configs/yolo_world/yolo_world_s_mmio_demo.py',
+    'configs/rtvp/rtvp_mmio_demo.py',
+    'configs/glip/glip_t_mmio_demo.py',
+    'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
+    'configs/yolo/rtmdet_s_mmio_closed_demo.py',
+    'configs/yolo/yolox_s_mmio_closed_demo.py',
+]
+
+
+def test_forward_in_bf16_weights_stay_fp32():
+    torch.manual_seed(0)
+    net = nn.Linear(8, 4)
+    wrapper = BF16AutocastOptimWrapper(
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
+    before = net.weight.detach().clone()
+    with wrapper.optim_context(net):
+        out = net(torch.randn(3, 8))
+    assert out.dtype == torch.bfloat16
+    wrapper.update_params(out.float().pow(2).mean())
+    assert net.weight.dtype == torch.float32
+    assert not torch.equal(before, net.weight)
+    # outside the context nothing is cast
+    assert net(torch.randn(3, 8)).dtype == torch.float32
+
+
+@pytest.fixture(scope='module')
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(str(tmp_path_factory.mktemp('bert')))
+
+
+def _batch(size, vocab=('white round spot', 'black crack', 'red stain')):
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    inputs, samples = [], []
+    for i in range(2):
+        img = torch.full((3, size, size), 120, dtype=torch.uint8)
+        img[:, 10:30, 12:40] = 250
+        inputs.append(img)
+        s = DetDataSample(metainfo=dict(
+            img_shape=(size, size), ori_shape=(size, size),
+            pad_shape=(size, size), scale_factor=(1., 1.),
+            texts=list(vocab), text=tuple(vocab), custom_entities=True))
+        s.gt_instances = InstanceData(
+            bboxes=torch.tensor([[12., 10., 40., 30.]]),
+            labels=torch.tensor([i]))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+@pytest.mark.parametrize('path', DEMOS)
+def test_demo_config_trains_two_steps_in_bf16(path, tiny_bert):
+    torch.set_num_threads(1)
+    cfg = Config.fromfile(osp.join(REPO, path))
+    if 'language_model' in cfg.model:
+        cfg.model.language_model.name = tiny_bert
+        if 'lang_model_name' in cfg.model.bbox_head:
+            cfg.model.bbox_head.lang_model_name = tiny_bert
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    optim_cfg = dict(cfg.optim_wrapper, type='BF16AutocastOptimWrapper')
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    assert isinstance(wrapper, BF16AutocastOptimWrapper)
+    dtypes = []
+    conv = next(m for m in model.backbone.modules()
+                if isinstance(m, nn.Conv2d))
+    conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    params = [p for p in model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in params]
+    size = 128 if 'grounding_dino' in path else 64
+    for _ in range(2):
+        log_vars = model.train_step(_batch(size), wrapper)
+        assert torch.isfinite(torch.as_tensor(log_vars['loss']))
+    assert dtypes and all(d == torch.bfloat16 for d in dtypes)
+    assert all(p.dtype == torch.float32 for p in params)
+    assert any(not torch.equal(a, p) for a, p in zip(before, params))
