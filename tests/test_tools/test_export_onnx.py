@@ -1,7 +1,9 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """ONNX export round trip of a tiny YOLOWorldDetector."""
+import glob
 import importlib.util
 import json
+import os
 import os.path as osp
 
 import numpy as np
@@ -102,3 +104,138 @@ def test_rejects_closed_set_models(tmp_path):
                    "bbox_coder=dict(type='DeltaXYWHBBoxCoder')))\n")
     with pytest.raises(TypeError, match='closed.py'):
         ex.build_detector(str(cfg))
+
+
+# ---------------------------------------------------- deployment options
+TEST_CFG = dict(score_thr=0.05, nms_pre=60, min_bbox_size=0,
+                nms=dict(type='nms', iou_threshold=0.5), max_per_img=20)
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_in_graph_postprocess_equals_detector_predict(exported, seed):
+    """DetectionGraph's static-shape decode + class-wise NMS gives exactly
+    the head's own predict_by_feat (mmdet's filter_scores_and_topk and
+    batched_nms), padded classes included, on head outputs without ties."""
+    _, res = exported
+    model = res['model']
+    graph = ex.DetectionGraph(ex.ImageGraph(model), 64, TEST_CFG)
+    g = torch.Generator().manual_seed(seed)
+    sizes = [(8, 8), (4, 4), (2, 2)]  # strides 8, 16, 32 at 64 px
+    n_real, n_pad = 4, 6
+    cls = [torch.randn(1, n_pad, h, w, generator=g) * 2 - 1 for h, w in sizes]
+    dist = [torch.rand(1, 4, h, w, generator=g) * 3 for h, w in sizes]
+    masks = torch.zeros(1, n_pad, dtype=torch.bool)
+    masks[0, :n_real] = True
+    with torch.no_grad():
+        num, boxes, scores, labels = graph.postprocess(cls, dist, masks)
+        ref = model.bbox_head.predict_by_feat(
+            cls, dist, batch_img_metas=[dict(img_shape=(64, 64))],
+            txt_masks=masks, cfg=TEST_CFG)[0]
+    k = int(num)
+    assert 5 < k == len(ref) <= TEST_CFG['max_per_img']
+    assert torch.allclose(boxes[0, :k], ref.bboxes)
+    assert torch.allclose(scores[0, :k], ref.scores)
+    assert torch.equal(labels[0, :k], ref.labels)
+    assert labels[0, :k].max() < n_real  # padded classes never score
+    assert (labels[0, k:] == -1).all() and (scores[0, k:] == 0).all()
+    assert (boxes[0, k:] == 0).all()
+    assert boxes.shape == (1, 20, 4)
+
+
+def _varied_checkpoint(model, path):
+    """The tiny model with spread-out class scores and box sizes (random
+    initial weights give nearly equal ones, so NMS would have nothing to
+    decide)."""
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    for lvl in range(3):
+        sd[f'bbox_head.cls_contrasts.{lvl}.logit_scale'] = torch.tensor([1.])
+        sd[f'bbox_head.cls_contrasts.{lvl}.bias'] = torch.tensor([-1.])
+        last = f'bbox_head.reg_preds.{lvl}.2'
+        sd[f'{last}.weight'] = sd[f'{last}.weight'] * 0.3
+        bias = torch.zeros_like(sd[f'{last}.bias']).view(4, -1)
+        bias[:, 2] = 3.
+        sd[f'{last}.bias'] = bias.view(-1)
+    torch.save(dict(state_dict=sd, meta={}), path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def deploy_setup(tmp_path_factory, exported):
+    from mmase.datasets.synthetic.mmio_generator import generate_mmio
+    d = tmp_path_factory.mktemp('deploy')
+    ckpt = _varied_checkpoint(exported[1]['model'], str(d / 'varied.pth'))
+    generate_mmio(str(d / 'mmio'), num_images=4, seed=0, img_size=128)
+    import cv2
+    imgs = []
+    for name in sorted(os.listdir(d / 'mmio' / 'images'))[:2]:
+        img = cv2.imread(str(d / 'mmio' / 'images' / name))
+        imgs.append(torch.from_numpy(img).permute(2, 0, 1)[None].float())
+    cfg = next(p for p in glob.glob(str(d.parent / '*' /
+                                        'tiny_yolo_world.py')))
+    return dict(dir=d, ckpt=ckpt, images=imgs, config=cfg)
+
+
+def test_max_vocab_gives_static_shapes(deploy_setup):
+    import onnx
+    out = str(deploy_setup['dir'] / 'static')
+    res = ex.export(deploy_setup['config'], deploy_setup['ckpt'], out,
+                    img_size=128, vocab_size=3, max_vocab=6)
+    graph = onnx.load(osp.join(out, 'image.onnx')).graph
+    for value in list(graph.input) + list(graph.output):
+        dims = value.type.tensor_type.shape.dim
+        assert all(dim.dim_value > 0 and not dim.dim_param for dim in dims), \
+            value.name  # every dimension a fixed number
+    assert [d.dim_value for d in graph.input[1].type.tensor_type.shape.dim
+            ] == [1, 6, 32]
+    # 3 and 6 real classes: ONNX (padded) = PyTorch (padded) = the detector
+    # with the unpadded vocabulary
+    results = ex.check(out, res['text_graph'], res['image_graph'],
+                       vocab_sizes=(3, 6), images=deploy_setup['images'],
+                       atol=1e-4, rtol=1e-4)
+    assert [r for r in results if not r[2]] == []
+    assert sum('padded vs unpadded' in r[0] for r in results) == 9 * 2
+    with pytest.raises(ValueError, match='does not fit the static size 6'):
+        ex.check(out, res['text_graph'], res['image_graph'],
+                 vocab_sizes=(7, ), images=deploy_setup['images'][:1])
+
+
+@pytest.mark.parametrize('max_vocab', [None, 6])
+def test_with_nms_matches_the_detector(deploy_setup, max_vocab):
+    import onnx
+    out = str(deploy_setup['dir'] / f'nms_{max_vocab}')
+    res = ex.export(deploy_setup['config'], deploy_setup['ckpt'], out,
+                    img_size=128, vocab_size=4, max_vocab=max_vocab,
+                    with_nms=True)
+    graph = onnx.load(osp.join(out, 'image.onnx')).graph
+    assert [o.name for o in graph.output] == ['num_dets', 'boxes', 'scores',
+                                              'labels']
+    assert 'NonMaxSuppression' in {node.op_type for node in graph.node}
+    results = ex.check(out, res['text_graph'], res['image_graph'],
+                       vocab_sizes=(4, 6), images=deploy_setup['images'],
+                       atol=1e-4, rtol=1e-4)
+    assert [r for r in results if not r[2]] == []
+    counts = [r[0] for r in results if r[0].startswith('num_dets')]
+    assert len(counts) == 4  # ONNX vs PyTorch graph, vs detector; 2 sizes
+    # NMS had work to do: fewer than max_per_img boxes, most of them
+    # compared box by box
+    assert any(' 10 vs 10' not in c for c in counts)
+    untied = [int(r[0].split('(')[1].split()[0]) for r in results
+              if r[0].startswith('boxes')]
+    assert min(untied) >= 3
+
+
+def test_cli_options(deploy_setup, capsys):
+    out = str(deploy_setup['dir'] / 'cli')
+    rc = ex.main([deploy_setup['config'], deploy_setup['ckpt'], '--out', out,
+                  '--img-size', '128', '--vocab-size', '3', '--max-vocab',
+                  '5', '--with-nms'])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert 'match' in text and 'MISMATCH' not in text
+    with open(osp.join(out, 'meta.json')) as f:
+        meta = json.load(f)
+    assert meta['max_vocab'] == 5 and meta['with_nms'] is True
+    assert meta['outputs'] == ['num_dets', 'boxes', 'scores', 'labels']
+    with pytest.raises(ValueError, match=r'--vocab-size 6 must be in'):
+        ex.main([deploy_setup['config'], '--out', out, '--vocab-size', '6',
+                 '--max-vocab', '5'])
