@@ -13,7 +13,6 @@ from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 from mmase.engine.optimizers import BF16AutocastOptimWrapper
-from mmase.testing import make_tiny_bert
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -46,7 +45,16 @@ def test_forward_in_bf16_weights_stay_fp32():
 
 @pytest.fixture(scope='module')
 def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(str(tmp_path_factory.mktemp('bert')))
+    """The tiny BERT of the baseline-config tests (GLIP pads captions to
+    256 tokens, so it needs their 512 positions)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'make_tiny_bert', osp.join(REPO, 'tools', 'misc',
+                                   'make_tiny_bert.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
+                              hidden_size=32, num_layers=1)
 
 
 def _batch(size, vocab=('white round spot', 'black crack', 'red stain')):
