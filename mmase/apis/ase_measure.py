@@ -159,8 +159,9 @@ def detect_dots(img: np.ndarray,
     weights = depth.ravel().astype(np.float64)
     ys, xs = np.divmod(np.arange(flat.size), labels.shape[1])
     wsum = np.bincount(flat, weights, minlength=num)
-    cx = np.bincount(flat, weights * xs, minlength=num) / np.maximum(wsum, 1e-9)
-    cy = np.bincount(flat, weights * ys, minlength=num) / np.maximum(wsum, 1e-9)
+    wsum = np.maximum(wsum, 1e-9)
+    cx = np.bincount(flat, weights * xs, minlength=num) / wsum
+    cy = np.bincount(flat, weights * ys, minlength=num) / wsum
     peaks = np.zeros(num)
     np.maximum.at(peaks, flat, weights)
     centers = np.stack([cx[keep], cy[keep]], 1)

@@ -304,7 +304,8 @@ def test_chat_llm_template(tiny_models, tmp_path):
     tok = AutoTokenizer.from_pretrained(llm_dir)
     tok.chat_template = ("{% for m in messages %}[{{ m['role'] }}] "
                          "{{ m['content'] }} {% endfor %}"
-                         "{% if add_generation_prompt %}[assistant]{% endif %}")
+                         '{% if add_generation_prompt %}[assistant]'
+                         '{% endif %}')
     tok.save_pretrained(llm_dir)
     llm = ase_describe.LLMCombiner(llm_dir, 'D: {description} R: {record}',
                                    max_new_tokens=3, device='cpu',

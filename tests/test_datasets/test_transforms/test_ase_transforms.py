@@ -195,7 +195,8 @@ def test_paraphrase_keeps_field_names_and_casing():
     t = TRANSFORMS.build(dict(
         type='DescriptionParaphrase', templates=['In this AOI image, {}'],
         synonym_prob=1., shuffle_sentences=False, prob=1.))
-    text = 'AOI sample. Unusual measurements: dot_count high; dot_diameter_um low.'
+    text = ('AOI sample. Unusual measurements: dot_count high; '
+            'dot_diameter_um low.')
     for _ in range(10):
         out = t(dict(description=text))['description']
         assert out.startswith('In this AOI image, AOI sample.')
