@@ -123,3 +123,25 @@ def test_bad_inputs_name_the_file(tmp_path):
     with pytest.raises(ValueError):
         pt.main(['--table', '2b', '--runs', f'A={bad}', '--out', str(out)])
     assert out.read_text() == 'old'  # never half-written / clobbered
+
+
+def test_seed_rows_mean_std_and_marks():
+    from tools.analysis.paper_table import build_rows
+
+    def m(ap50):
+        return {'zs/unseen_bbox_mAP': 0.1, 'zs/unseen_bbox_mAP_50': ap50,
+                'zs/unseen_bbox_mAP_75': 0.05}
+
+    runs = [('A', [m(0.40), m(0.42), m(0.44)]),   # 42.0 +- 2.0
+            ('B', [m(0.30), m(0.31), m(0.32)]),   # 31.0 +- 1.0: > 3 apart
+            ('C', [m(0.39), m(0.41), m(0.37)]),   # 39.0 +- 2.0: within 4
+            ('D', m(0.10))]                       # one seed: no mark
+    header, rows = build_rows('2b', runs)
+    col = header.index('AP50')
+    assert rows[0][col] == '42.0 ± 2.0'
+    assert rows[1][col] == '31.0 ± 1.0 *'
+    assert rows[2][col] == '39.0 ± 2.0'
+    assert rows[3][col] == '10.0'
+    # equal values in every seed: spread 0, no mark against itself
+    assert rows[0][header.index('AP')] == '10.0 ± 0.0'
+    assert rows[1][header.index('AP')] == '10.0 ± 0.0'

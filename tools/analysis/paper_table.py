@@ -10,7 +10,12 @@ Each ``--runs`` entry is ``NAME=SOURCE`` where SOURCE is
 * a work directory: the newest of those files inside it (``metrics.json``
   first, then test logs, then the last validation in ``scalars.json``);
 * ``CONFIG:CHECKPOINT``: ``tools/test.py`` is run first (work dir
-  ``--test-work-dir/NAME``) and its results are read.
+  ``--test-work-dir/NAME``) and its results are read;
+* several of those joined by commas (``NAME=seed0,seed1,seed2``): runs of
+  the same method with different training seeds. Each cell is then the
+  mean +- the sample standard deviation, and a ``*`` marks the cells that
+  differ from the first row's by more than the sum of the two spreads (the
+  difference is larger than the seed noise of either).
 
 Tables (RTVP paper, MMIO/COCO/LVIS; ASE paper for ``ase``)::
 
@@ -45,7 +50,7 @@ import math
 import os.path as osp
 import subprocess
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
@@ -288,14 +293,42 @@ def format_params(n) -> str:
     return f'{n:.0f}'
 
 
-def build_rows(table: str, runs: List[Tuple[str, dict]],
+def seed_stats(values: List[Optional[float]]
+               ) -> Optional[Tuple[float, float, int]]:
+    """Mean, sample std (0 for one value) and count of the known values."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    mean = sum(known) / len(known)
+    if len(known) < 2:
+        return mean, 0.0, len(known)
+    var = sum((v - mean)**2 for v in known) / (len(known) - 1)
+    return mean, math.sqrt(var), len(known)
+
+
+def format_stat(stat, ref=None) -> str:
+    """``12.3`` for one seed, ``12.3 ± 0.4`` for several, ``*`` when the
+    mean differs from ``ref``'s by more than both spreads together."""
+    if stat is None:
+        return '-'
+    mean, std, n = stat
+    if n < 2:
+        return f'{mean:.1f}'
+    text = f'{mean:.1f} ± {std:.1f}'
+    if ref is not None and ref[2] >= 2 and abs(mean - ref[0]) > std + ref[1]:
+        text += ' *'
+    return text
+
+
+def build_rows(table: str, runs: List[Tuple[str, Union[dict, List[dict]]]],
                pretrained: Optional[Dict[str, str]] = None
                ) -> Tuple[List[str], List[List[str]]]:
     """Header and formatted rows of ``table``.
 
     Args:
         table (str): Table id (see ``TABLES``).
-        runs (list[tuple[str, dict]]): (name, metrics) in row order.
+        runs (list[tuple[str, dict | list[dict]]]): (name, metrics) in row
+            order; a list of metrics holds the seeds of one method.
         pretrained (dict, optional): Table 4 pre-training data per name.
 
     Returns:
@@ -304,19 +337,23 @@ def build_rows(table: str, runs: List[Tuple[str, dict]],
     if table not in TABLES:
         raise ValueError(f'unknown table {table!r}; one of {sorted(TABLES)}')
     header, cols = TABLES[table]
-    rows = []
-    for name, metrics in runs:
+    rows, first = [], {}
+    for r, (name, metrics) in enumerate(runs):
+        seeds = metrics if isinstance(metrics, list) else [metrics]
         row = []
         for col in cols:
             if col == 'name':
                 row.append(name)
             elif col == 'params':
-                row.append(format_params(metrics.get('params')))
+                row.append(format_params(seeds[0].get('params')))
             elif col == 'pretrained':
                 row.append((pretrained or {}).get(name, '-'))
             else:
-                v = column_value(metrics, col)
-                row.append('-' if v is None else f'{v:.1f}')
+                stat = seed_stats([column_value(m, col) for m in seeds])
+                if r == 0:
+                    first[col] = stat
+                row.append(format_stat(stat, None if r == 0 else
+                                       first.get(col)))
         rows.append(row)
     return header, rows
 
@@ -343,9 +380,12 @@ def main(argv=None) -> int:
     want_params = args.table == '2b' and not args.no_params
     runs = []
     for spec in args.runs:
-        name, source = parse_run(spec)
-        runs.append((name, load_run(name, source, args.test_work_dir,
-                                    want_params)))
+        name, sources = parse_run(spec)
+        seeds = [
+            load_run(name, source, args.test_work_dir, want_params and i == 0)
+            for i, source in enumerate(sources.split(','))
+        ]
+        runs.append((name, seeds if len(seeds) > 1 else seeds[0]))
     header, rows = build_rows(args.table, runs, pretrained)
     print(markdown(header, rows))
     if args.out:
