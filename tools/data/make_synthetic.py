@@ -39,7 +39,7 @@ def parse_args(argv=None):
         '--val-ratio', type=float, default=0.2,
         help='mmio only: closed-split validation fraction')
     parser.add_argument(
-        '--strength', type=float, default=0.8,
+        '--strength', type=float, default=1.0,
         help='ase only: visual strength of the class patterns')
     return parser.parse_args(argv)
 

@@ -261,7 +261,10 @@ def make_record(label: str, measured: Dict[str, float],
     """
     rec = {}
     for f in MEASURED_FIELDS:
-        value = float(measured[f]) + rng.normal(0, MEASUREMENT_NOISE[f])
+        value = float(measured[f])
+        if not np.isfinite(value):  # no lattice found: the sensor says 0
+            value = 0.
+        value += rng.normal(0, MEASUREMENT_NOISE[f])
         rec[f] = int(round(value)) if _DECIMALS[f] == 0 else round(
             value, _DECIMALS[f])
     for f, (mean, std) in _PROCESS.items():
