@@ -116,10 +116,10 @@ class ASEInferencer(BaseInferencer):
         >>> from mmase.apis import ASEInferencer
         >>> inferencer = ASEInferencer('configs/ase/pfa_cmaf_ase.py',
         ...                            pretrained='epoch_8.pth')
-        >>> inferencer(dict(img='aoi.png', record={'area': 12.5, ...},
-        ...                 description='a dark round spot'))[0]
+        >>> inferencer(dict(img='aoi.png', record={'dot_count': 412, ...},
+        ...                 description='faint dots in the upper half'))[0]
         {'pred_scores': array([...]), 'pred_label': 2, 'pred_score': 0.71,
-         'pred_class': 'particle'}
+         'pred_class': 'faded dots'}
 
     Args:
         model (BaseModel | str | Config): A model, a config file or object,

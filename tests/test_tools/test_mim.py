@@ -137,10 +137,10 @@ def test_mim_search(installed):
     assert 'unseen_box_ap' in res.stdout and '2.9' in res.stdout
 
 
-def test_mim_train_a_demo_config_one_iteration(installed):
+def test_mim_train_and_test_a_demo_config(installed):
     """``mim train mmase yolo_world_n_mmio_demo.py``: the config found in
     the package, tools/train.py of the package, one iteration on a tiny
-    data set where the config expects data/mmio_synth."""
+    data set where the config expects data/mmio_synth; then ``mim test``."""
     from mmase.datasets.synthetic.mmio_generator import generate_mmio
     work = installed['work']
     generate_mmio(str(work / 'data' / 'mmio_synth'), num_images=12, seed=0,
@@ -160,6 +160,15 @@ def test_mim_train_a_demo_config_one_iteration(installed):
     log = glob.glob(str(work / 'wd' / '*' / 'vis_data' / 'scalars.json'))
     lines = [line for line in open(log[0]) if '"loss"' in line]
     assert len(lines) == 1 and '"iter": 1' in lines[0]
+
+    # mim test with that checkpoint: tools/test.py of the package
+    res = _mim([
+        'test', 'mmase', 'yolo_world_n_mmio_demo.py', '--checkpoint',
+        str(work / 'wd' / 'epoch_1.pth'), '--work-dir', 'wd_test',
+        '--cfg-options', 'test_dataloader.num_workers=0'
+    ], work, installed['env'])
+    assert res.returncode == 0, (res.stdout[-3000:], res.stderr[-3000:])
+    assert (work / 'wd_test' / 'metrics.json').is_file()
 
 
 def test_mim_run_a_tool(installed):
