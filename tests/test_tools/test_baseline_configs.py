@@ -129,3 +129,19 @@ def test_demo_model_trains_and_predicts(path, tiny_bert):
     n_cls = cfg.model.bbox_head.get('num_classes', 3)
     limit = 3 if 'language_model' in cfg.model else n_cls
     assert labels.numel() == 0 or int(labels.max()) < limit
+
+
+@pytest.mark.parametrize('path', [
+    'configs/rtvp/rtvp_mmio_closed.py',
+    'configs/yolo/rtmdet_s_mmio_closed.py',
+    'configs/yolo/yolox_s_mmio_closed.py',
+])
+def test_table_2a_rows_share_their_metrics(path):
+    """Every closed row of table 2a, RTVP's included, is scored by the same
+    evaluators (same metrics, same maxDets) on the same file."""
+    cfg, base = _cfg(path), _cfg(CLOSED_BASE)
+    assert cfg.test_evaluator == base.test_evaluator
+    assert [e.type for e in cfg.test_evaluator] == ['CocoMetric',
+                                                     'ZeroShotCocoMetric']
+    assert cfg.test_dataloader.dataset.ann_file == \
+        base.test_dataloader.dataset.ann_file
