@@ -283,4 +283,3 @@ class ASEInferencer(BaseInferencer):
         """Names of mmase's multimodal ASE models."""
         register_mmase_models()
         return list_models(pattern=pattern, task=ASE_TASK)
-

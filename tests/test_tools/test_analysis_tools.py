@@ -161,8 +161,8 @@ def test_confusion_matrix_by_hand(run, tmp_path):
         [run['config'], str(pkl), str(out), '--score-thr', '0.5',
          '--cfg-options'] + run['cfg_all'])
     n = len(classes)
-    assert labels == classes + ['background'] and matrix.shape == (n + 1,
-                                                                    n + 1)
+    assert labels == classes + ['background']
+    assert matrix.shape == (n + 1, n + 1)
     expect = np.zeros((n + 1, n + 1))
     for i in range(len(ds)):
         for inst in ds.get_data_info(i)['instances']:
