@@ -1,8 +1,8 @@
 # RTVP, zero-shot evaluation on LVIS v1 (Table 4): train on the LVIS base
-# classes (common + frequent; the paper starts from O365/GoldG
-# pre-training), test on LVIS val with all 1203 class names as the
-# vocabulary (DatasetVocabularyHook) and mmdet's LVISMetric (box AP, with
-# APr / APc / APf).
+# classes (common + frequent, as training vocabulary and annotations; the
+# paper starts from O365/GoldG pre-training), test on LVIS val with all 1203
+# class names as the vocabulary (DatasetVocabularyHook) and mmdet's
+# LVISMetric (box AP, with APr / APc / APf).
 # `annotations/lvis_v1_train_base.json` is lvis_v1_train.json without the
 # rare-class annotations; all 1203 categories stay so the labels keep their
 # class names:
@@ -82,7 +82,11 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='LVISMetric', metric='bbox')
 test_evaluator = val_evaluator
 
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+# training vocabulary: the base (common + frequent) names only, so the rare
+# classes are never seen in training, not even as negatives
+custom_hooks = [
+    dict(type='DatasetVocabularyHook', train_exclude_frequencies=('r', ))
+]
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'text_encoder': dict(lr_mult=0.0)}))
 model_wrapper_cfg = dict(

@@ -358,6 +358,7 @@ class RTVP(YOLOWorldDetector):
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:
         """Detection, domain (eq. 3) and auxiliary CIoU losses."""
+        self.remap_gt_labels(batch_data_samples)
         img_feats, txt_feats, txt_masks, state = self._extract(
             batch_inputs, batch_data_samples, need_losses=True)
         losses = self.bbox_head.loss(img_feats, txt_feats, txt_masks,

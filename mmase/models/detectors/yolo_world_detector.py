@@ -99,6 +99,7 @@ class YOLOWorldDetector(SingleStageDetector):
         self.text_cache_size = text_cache_size
         self._text_cache: 'OrderedDict[str, Tensor]' = OrderedDict()
         self._vocabulary: Optional[List[Prompt]] = None
+        self._label_map: Optional[Tensor] = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
 
@@ -108,11 +109,18 @@ class YOLOWorldDetector(SingleStageDetector):
         """list or None: The fallback vocabulary."""
         return self._vocabulary
 
-    def set_vocabulary(self, texts: Sequence[Prompt]) -> None:
+    def set_vocabulary(self,
+                       texts: Sequence[Prompt],
+                       label_map: Optional[Sequence[int]] = None) -> None:
         """Set the vocabulary used for samples without ``texts``.
 
         Args:
             texts (Sequence[str | Sequence[str]]): One prompt per class.
+            label_map (Sequence[int], optional): For training on a subset of
+                the dataset's classes (e.g. the LVIS base classes): the
+                vocabulary index of every dataset label, -1 for a class
+                outside the vocabulary (its boxes are dropped from the
+                loss). Defaults to None (labels index ``texts``).
         """
         if isinstance(texts, str):
             raise TypeError('YOLOWorldDetector.set_vocabulary: expected a '
@@ -120,6 +128,32 @@ class YOLOWorldDetector(SingleStageDetector):
         self._vocabulary = [
             t if isinstance(t, str) else list(t) for t in texts
         ]
+        self._label_map = None
+        if label_map is not None:
+            label_map = torch.as_tensor(list(label_map), dtype=torch.long)
+            if label_map.numel() and (label_map.max() >= len(texts)
+                                      or label_map.min() < -1):
+                raise ValueError('YOLOWorldDetector.set_vocabulary: '
+                                 'label_map values must be -1 or index '
+                                 f'the {len(texts)} texts')
+            self._label_map = label_map
+
+    def remap_gt_labels(self, batch_data_samples: SampleList) -> None:
+        """Map dataset labels to vocabulary indices (``label_map`` of
+        :meth:`set_vocabulary`) in the samples that carry no ``texts``;
+        boxes of classes outside the vocabulary are removed."""
+        label_map = getattr(self, '_label_map', None)
+        if label_map is None:
+            return
+        for sample in batch_data_samples:
+            if sample.get('texts', None) is not None:
+                continue
+            gt = sample.gt_instances
+            new = label_map.to(gt.labels.device)[gt.labels]
+            keep = new >= 0
+            gt = gt[keep]
+            gt.labels = new[keep]
+            sample.gt_instances = gt
 
     def _text_encoder_frozen(self) -> bool:
         frozen = getattr(self.text_encoder, 'frozen', None)
@@ -294,6 +328,7 @@ class YOLOWorldDetector(SingleStageDetector):
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:
         """Losses of a batch (see :meth:`YOLOWorldHead.loss`)."""
+        self.remap_gt_labels(batch_data_samples)
         img_feats, txt_feats, txt_masks = self.extract_feat(
             batch_inputs, batch_data_samples)
         return self.bbox_head.loss(img_feats, txt_feats, txt_masks,
