@@ -77,15 +77,45 @@ model = dict(
         nms=dict(type='nms', iou_threshold=0.7),
         max_per_img=300))
 
-# Pipelines (640 px, RandomVocabulary for training, LoadVocabulary for
-# testing) come from the dataset base config.
-train_dataloader = dict(batch_size=train_batch_size_per_gpu)
+# YOLO-World's training recipe, each piece switchable in a child config:
+# - Mosaic + RandomAffine (`mmio_mosaic_train_transforms`), switched off for
+#   the last `close_mosaic_epochs` epochs by mmdet's PipelineSwitchHook;
+#   RandomVocabulary runs after the mosaic, so the labels of the mixed image
+#   index its sampled texts;
+# - EMA of the weights (mmdet's ExpMomentumEMA through EMAHook);
+# - no weight decay on norms, biases and the classifier's logit scale/bias
+#   (paramwise_cfg below).
+# Testing: 640 px, LoadVocabulary (from the dataset base config).
+max_epochs = 200
+close_mosaic_epochs = 10
+_vocab_tail = [
+    dict(type='RandomVocabulary', num_vocab=_base_.num_train_vocab,
+         use_descriptions_prob=0.2),
+    dict(type='PackDetInputs',
+         meta_keys=_base_.mmio_train_meta_keys + ('texts', )),
+]
+train_pipeline = _base_.mmio_mosaic_train_transforms + _vocab_tail
+train_pipeline_stage2 = _base_.mmio_train_transforms + _vocab_tail
+train_dataloader = dict(
+    batch_size=train_batch_size_per_gpu,
+    dataset=dict(pipeline=train_pipeline))
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001,
+         update_buffers=True, strict_load=False, priority=49),
+    dict(type='PipelineSwitchHook',
+         switch_epoch=max_epochs - close_mosaic_epochs,
+         switch_pipeline=train_pipeline_stage2),
+]
 
 # 4 GPUs x 8 images; lr 2e-3 is for that total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=32)
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.025),
-    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={'logit_scale': dict(decay_mult=0.0)}))
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=10, max_keep_ckpts=3,
