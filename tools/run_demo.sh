@@ -2,7 +2,9 @@
 # The main job on the embedded benchmark, end to end on CPU:
 #   1. generate the procedural MMIO benchmark (skipped when present),
 #   2. check it with the dataset doctor,
-#   3. train the RTVP demo config on the seen classes,
+#   3. stage 1: train the YOLO-World-N demo on the seen classes (the
+#      baseline row, and the seen-class CNN whose backbone becomes RTVP's
+#      expert); stage 2: train the RTVP demo with that expert,
 #   4. evaluate zero-shot on the test images under both protocols
 #      (generalised and unseen-only vocabulary), print the table and draw
 #      every test image with its ground truth beside the detections,
@@ -15,6 +17,8 @@ VENV="${MMASE_VENV:-$HOME/.local/share/mmase/venv}"
 PY="$VENV/bin/python"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
 CONFIG="${CONFIG:-configs/rtvp/rtvp_mmio_demo.py}"
+STAGE1_CONFIG="${STAGE1_CONFIG:-configs/yolo_world/yolo_world_n_mmio_demo.py}"
+STAGE1_DIR="${STAGE1_DIR:-work_dirs/$(basename "$STAGE1_CONFIG" .py)}"
 NAME="$(basename "$CONFIG" .py)"
 WORK_DIR="${WORK_DIR:-work_dirs/$NAME}"
 DATA="${DATA:-data/mmio_synth}"
@@ -32,8 +36,14 @@ fi
 step "2/5 dataset doctor"
 "$PY" tools/data/check_dataset.py "$DATA"
 
-step "3/5 train $CONFIG (seen classes)"
-"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
+step "3/5 stage 1: train $STAGE1_CONFIG (seen classes)"
+"$PY" tools/train.py "$STAGE1_CONFIG" --work-dir "$STAGE1_DIR"
+STAGE1_CKPT="$(cat "$STAGE1_DIR/last_checkpoint")"
+step "3/5 stage 2: train $CONFIG (seen classes), expert = stage-1 backbone"
+"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" --cfg-options \
+  model.expert.init_cfg.type=Pretrained \
+  model.expert.init_cfg.checkpoint="$STAGE1_CKPT" \
+  model.expert.init_cfg.prefix=backbone.
 CKPT="$(cat "$WORK_DIR/last_checkpoint")"
 
 step "4/5 zero-shot evaluation on the test images (both protocols)"
@@ -42,6 +52,13 @@ step "4/5 zero-shot evaluation on the test images (both protocols)"
 # its ground truth (left) beside the detections (right) into $OUT/gt_vs_pred.
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" > "$WORK_DIR/test.log" 2>&1 \
   || { tail -40 "$WORK_DIR/test.log"; exit 1; }
+for protocol in all unseen; do
+  "$PY" tools/test.py "$STAGE1_CONFIG" "$STAGE1_CKPT" \
+    --work-dir "$STAGE1_DIR/test_$protocol" \
+    --cfg-options test_dataloader.dataset.vocabulary=$protocol \
+    > "$STAGE1_DIR/test_$protocol.log" 2>&1 \
+    || { tail -40 "$STAGE1_DIR/test_$protocol.log"; exit 1; }
+done
 mkdir -p "$OUT"
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR/unseen_only" \
   --show-dir "$(cd "$OUT" && pwd)/gt_vs_pred" \
@@ -49,15 +66,19 @@ mkdir -p "$OUT"
   default_hooks.visualization.score_thr=0.1 \
   > "$WORK_DIR/test_unseen_only.log" 2>&1 \
   || { tail -40 "$WORK_DIR/test_unseen_only.log"; exit 1; }
-"$PY" - "$WORK_DIR/metrics.json" "$WORK_DIR/unseen_only/metrics.json" \
-  "$DATA/split.json" <<'PY'
+"$PY" - "$DATA/split.json" "$WORK_DIR/metrics.json" \
+  "$WORK_DIR/unseen_only/metrics.json" "$STAGE1_DIR/test_all/metrics.json" \
+  "$STAGE1_DIR/test_unseen/metrics.json" <<'PY'
 import json, sys
-split = json.load(open(sys.argv[3]))
+split = json.load(open(sys.argv[1]))
 print(f"unseen classes ({len(split['unseen'])}): {', '.join(split['unseen'])}")
-print('| protocol | subset | AP | AP50 | AP75 | APs | APm | APl | Precision | Recall |')
-print('|---|---|---|---|---|---|---|---|---|---|')
-for path, protocol in ((sys.argv[1], 'generalised (seen + unseen names)'),
-                       (sys.argv[2], 'unseen-only vocabulary')):
+print('| model | protocol | subset | AP | AP50 | AP75 | APs | APm | APl | Precision | Recall |')
+print('|---|---|---|---|---|---|---|---|---|---|---|')
+runs = [(sys.argv[2], 'RTVP', 'generalised (seen + unseen names)'),
+        (sys.argv[3], 'RTVP', 'unseen-only vocabulary'),
+        (sys.argv[4], 'YOLO-World-N', 'generalised (seen + unseen names)'),
+        (sys.argv[5], 'YOLO-World-N', 'unseen-only vocabulary')]
+for path, model, protocol in runs:
     metrics = json.load(open(path))
     for subset in ('unseen', 'seen'):
         if f'zs/{subset}_bbox_mAP' not in metrics:
@@ -67,7 +88,7 @@ for path, protocol in ((sys.argv[1], 'generalised (seen + unseen names)'),
         vals = [metrics[f'zs/{subset}_{k}'] for k in keys]
         # COCO gives -1 for an area range with no object
         vals = ['-' if v < 0 else f'{100 * v:.1f}' for v in vals]
-        print(f'| {protocol} | {subset} | ' + ' | '.join(vals) + ' |')
+        print(f'| {model} | {protocol} | {subset} | ' + ' | '.join(vals) + ' |')
 PY
 
 step "5/5 detections of unseen defects named by text -> $OUT"

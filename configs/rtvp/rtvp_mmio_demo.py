@@ -8,8 +8,15 @@
 #   downloaded) and, to fit the CPU budget, narrower than vit_t (same
 #   structure and strides). Its weights stay frozen; only the adapters
 #   train.
-# - The expert CNN is a randomly initialised YOLOv8-S CSP-Darknet (no
-#   seen-class pre-training), trained by the domain loss only.
+# - The expert CNN has the YOLO-World-N demo's backbone (quarter-width
+#   CSP-Darknet). Its seen-class pre-training (the paper's first stage) is
+#   the YOLO-World-N demo itself; tools/run_demo.sh trains that first and
+#   passes its checkpoint:
+#     --cfg-options model.expert.init_cfg.type=Pretrained \
+#       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_n_mmio_demo/epoch_2.pth \
+#       model.expert.init_cfg.prefix=backbone.
+#   Without it the expert is random and a WARNING says so. It is frozen
+#   while RTVP trains.
 # - The stop criterion is off (the run is far too short to reach it).
 # - Quarter-width YOLO-World (widen_factor 0.25 instead of the S model's
 #   0.5) and 2 epochs: 2.9 s per batch of 8 on 2 cores, about 5.5 minutes;
