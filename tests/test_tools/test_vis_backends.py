@@ -42,6 +42,15 @@ PACKAGES = dict(TensorboardVisBackend='tensorboard', WandbVisBackend='wandb',
                 MLflowVisBackend='mlflow', LocalVisBackend=None)
 
 
+def _fresh_visualizers():
+    """Runners build their visualizer with ``get_instance(name)``: drop the
+    ones earlier tests made under mmdet's name 'visualizer'."""
+    from mmdet.visualization import DetLocalVisualizer
+    from mmengine.visualization import Visualizer
+    Visualizer._instance_dict.clear()
+    DetLocalVisualizer._instance_dict.clear()
+
+
 def _config(backend, tiny_det_config, tmp_path):
     tool = _train_tool()
     line = ONE_LINERS.get(backend,
@@ -73,11 +82,9 @@ def test_one_liner_gives_the_runner_that_backend(backend, tiny_det_config,
     if PACKAGES[backend] is not None:
         pytest.importorskip(PACKAGES[backend],
                             reason=f'{PACKAGES[backend]} not installed')
-    from mmengine.visualization import Visualizer
-
     from mmase.utils.setup_env import build_runner
     cfg = _config(backend, tiny_det_config, tmp_path)
-    Visualizer._instance_dict.clear()
+    _fresh_visualizers()
     runner = build_runner(cfg)
     backends = runner.visualizer._vis_backends
     assert list(backends) == [backend]
@@ -87,8 +94,7 @@ def test_one_liner_gives_the_runner_that_backend(backend, tiny_det_config,
 def test_tensorboard_writes_event_files(tiny_det_config, tmp_path):
     pytest.importorskip('tensorboard', reason='tensorboard not installed')
     pytest.importorskip('torch.utils.tensorboard')
-    from mmengine.visualization import Visualizer
-    Visualizer._instance_dict.clear()
+    _fresh_visualizers()
     wd = tmp_path / 'wd'
     _train_tool().main([tiny_det_config(max_epochs=1), '--work-dir',
                         str(wd), '--cfg-options'] +
