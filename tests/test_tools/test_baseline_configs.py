@@ -7,12 +7,11 @@ import os.path as osp
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import mmase  # noqa: F401
+from mmase.testing import make_det_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ZS_BASE = 'configs/_base_/datasets/mmio_zeroshot.py'
@@ -75,22 +74,8 @@ def tiny_bert(tmp_path_factory):
                               hidden_size=32, num_layers=1)
 
 
-def _batch(size=64, vocab=('white round spot', 'black crack', 'red stain')):
-    g = torch.Generator().manual_seed(0)
-    inputs, samples = [], []
-    for i in range(2):
-        img = torch.full((3, size, size), 120, dtype=torch.uint8)
-        img[:, 10:30, 12:40] = 250
-        inputs.append(img)
-        s = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            pad_shape=(size, size), scale_factor=(1., 1.),
-            texts=list(vocab), text=tuple(vocab), custom_entities=True))
-        s.gt_instances = InstanceData(
-            bboxes=torch.tensor([[12., 10., 40., 30.]]),
-            labels=torch.randint(0, len(vocab), (1, ), generator=g))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
+def _batch(size=64):
+    return make_det_batch(size)
 
 
 @pytest.mark.parametrize('path', [

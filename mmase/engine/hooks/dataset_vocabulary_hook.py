@@ -9,14 +9,19 @@ from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
 
+def _unwrap(dataset, attr: str):
+    """The innermost dataset of wrappers (ClassBalancedDataset ...) that
+    has ``attr``; at most 8 levels deep."""
+    for _ in range(8):
+        if hasattr(dataset, attr) or not hasattr(dataset, 'dataset'):
+            break
+        dataset = dataset.dataset
+    return dataset
+
+
 def _dataset_classes(dataset) -> Sequence[str]:
     """Class names of a (possibly wrapped) dataset."""
-    seen = 0
-    while not hasattr(dataset, 'metainfo') and hasattr(dataset, 'dataset'):
-        dataset = dataset.dataset
-        seen += 1
-        if seen > 8:
-            break
+    dataset = _unwrap(dataset, 'metainfo')
     meta = getattr(dataset, 'metainfo', None) or {}
     classes = meta.get('classes')
     if not classes:
@@ -28,13 +33,7 @@ def _dataset_classes(dataset) -> Sequence[str]:
 def _category_frequencies(dataset, num_classes: int) -> List[str]:
     """LVIS ``frequency`` of every category of a (possibly wrapped)
     dataset's annotation file, in file order (= mmdet's label order)."""
-    seen = 0
-    while not hasattr(dataset, 'ann_file') and hasattr(dataset, 'dataset'):
-        dataset = dataset.dataset
-        seen += 1
-        if seen > 8:
-            break
-    path = getattr(dataset, 'ann_file', None)
+    path = getattr(_unwrap(dataset, 'ann_file'), 'ann_file', None)
     if not path:
         raise ValueError('DatasetVocabularyHook: train_exclude_frequencies '
                          'needs a dataset with an `ann_file`')

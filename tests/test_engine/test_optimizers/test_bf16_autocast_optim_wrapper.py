@@ -13,6 +13,7 @@ from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 from mmase.engine.optimizers import BF16AutocastOptimWrapper
+from mmase.testing import make_det_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -57,25 +58,6 @@ def tiny_bert(tmp_path_factory):
                               hidden_size=32, num_layers=1)
 
 
-def _batch(size, vocab=('white round spot', 'black crack', 'red stain')):
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    inputs, samples = [], []
-    for i in range(2):
-        img = torch.full((3, size, size), 120, dtype=torch.uint8)
-        img[:, 10:30, 12:40] = 250
-        inputs.append(img)
-        s = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            pad_shape=(size, size), scale_factor=(1., 1.),
-            texts=list(vocab), text=tuple(vocab), custom_entities=True))
-        s.gt_instances = InstanceData(
-            bboxes=torch.tensor([[12., 10., 40., 30.]]),
-            labels=torch.tensor([i]))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
-
-
 @pytest.mark.parametrize('path', DEMOS)
 def test_demo_config_trains_two_steps_in_bf16(path, tiny_bert):
     torch.set_num_threads(1)
@@ -100,7 +82,7 @@ def test_demo_config_trains_two_steps_in_bf16(path, tiny_bert):
     before = [p.detach().clone() for p in params]
     size = 128 if 'grounding_dino' in path else 64
     for _ in range(2):
-        log_vars = model.train_step(_batch(size), wrapper)
+        log_vars = model.train_step(make_det_batch(size), wrapper)
         assert torch.isfinite(torch.as_tensor(log_vars['loss']))
     assert dtypes and all(d == torch.bfloat16 for d in dtypes)
     assert all(p.dtype == torch.float32 for p in params)

@@ -1,0 +1,117 @@
+# Copyright (c) mmase contributors. All rights reserved.
+"""Training throughput of detection configs on this machine.
+
+Prints, per config: images/s of full training steps (forward, backward,
+optimizer) in fp32 and under bfloat16 autocast (``--amp`` on a CPU), the
+model's forward cost, and the share of this machine's measured matmul peak
+that training reaches, so regressions of speed show as numbers::
+
+    python tools/analysis/train_throughput.py \\
+        configs/yolo_world/yolo_world_n_mmio_demo.py \\
+        configs/rtvp/rtvp_mmio_demo.py --steps 10
+
+Cost model: a training step costs about 3x the forward FLOPs (backward
+= 2x forward). mmengine's counter gives multiply-accumulates, counted as
+2 FLOPs each. The peak is a large fp32 (and bf16) matmul measured first, with
+the same number of threads. Batches are synthetic images of the config's
+input size with one box each (``mmase.testing.make_det_batch``), so data
+loading is not part of it.
+"""
+import argparse
+import time
+from typing import Dict
+
+import torch
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+import mmase  # noqa: F401
+from mmase.testing import make_det_batch
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
+    """GFLOP/s of an ``n x n`` matmul in ``dtype`` (best of ``reps``)."""
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    a @ b
+    best = float('inf')
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def forward_gflops(model, data: Dict) -> float:
+    """Forward GFLOPs of one image (2 x multiply-accumulates)."""
+    from mmengine.analysis import FlopAnalyzer
+    one = model.data_preprocessor(
+        dict(inputs=data['inputs'][:1], data_samples=data['data_samples'][:1]),
+        False)
+    model.eval()
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(model, (one['inputs'], one['data_samples']))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        macs = analyzer.total()
+    model.train()
+    return 2 * macs / 1e9
+
+
+def measure(path: str, steps: int, batch: int, vocab_size: int) -> Dict:
+    cfg = Config.fromfile(path)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    scale = cfg.get('img_scale', (320, 320))
+    vocab = [f'defect class {i}' for i in range(vocab_size)]
+    data = make_det_batch(int(scale[0]), batch, vocab)
+    out = dict(config=path, img_size=int(scale[0]),
+               gflops=forward_gflops(model, data))
+    for amp in (False, True):
+        optim = dict(cfg.optim_wrapper)
+        if amp:
+            optim['type'] = 'BF16AutocastOptimWrapper'
+        wrapper = build_optim_wrapper(model, optim)
+        model.train_step(data, wrapper)  # warm-up
+        t = time.perf_counter()
+        for _ in range(steps):
+            model.train_step(data, wrapper)
+        dt = (time.perf_counter() - t) / steps
+        out['bf16' if amp else 'fp32'] = batch / dt
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('configs', nargs='+')
+    p.add_argument('--steps', type=int, default=10)
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--vocab', type=int, default=26,
+                   help='texts per image (the demos train with 26)')
+    args = p.parse_args(argv)
+    threads = torch.get_num_threads()
+    peak32 = matmul_peak(torch.float32)
+    peak16 = matmul_peak(torch.bfloat16)
+    print(f'{threads} threads; matmul peak fp32 {peak32:.0f} GFLOP/s, '
+          f'bf16 {peak16:.0f} GFLOP/s')
+    print('| config | px | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
+          '| bf16 img/s | bf16 % peak | bf16 speed-up |')
+    print('|---|---|---|---|---|---|---|---|')
+    for path in args.configs:
+        r = measure(path, args.steps, args.batch, args.vocab)
+        train_flops = 3 * r['gflops']
+        share32 = 100 * r['fp32'] * train_flops / peak32
+        share16 = 100 * r['bf16'] * train_flops / peak16
+        print(f"| {path} | {r['img_size']} | {r['gflops']:.2f} "
+              f"| {r['fp32']:.1f} | {share32:.0f} % | {r['bf16']:.1f} "
+              f"| {share16:.0f} % | {r['bf16'] / r['fp32']:.2f}x |")
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
