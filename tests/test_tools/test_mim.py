@@ -179,3 +179,20 @@ def test_mim_run_a_tool(installed):
                installed['env'])
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'max_epochs=5' in res.stdout
+
+
+def test_wheel_ase_prompts_load(installed):
+    """The ASE descriptor prompts are package data: the installed wheel
+    reads them through importlib.resources, with no repository around."""
+    code = ('import mmase, mmase.apis.ase_describe as d; '
+            'print(mmase.__file__); print(d.packaged_prompts()); '
+            'print(d.load_template("vlm_describe.txt"))')
+    res = subprocess.run([sys.executable, '-c', code], cwd=installed['work'],
+                         env=installed['env'], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith(str(installed['site']))
+    assert lines[1] == str(['class_prior.txt', 'llm_combine.txt',
+                            'record_descriptor.txt', 'vlm_describe.txt'])
+    assert 'pink dots' in lines[2]
