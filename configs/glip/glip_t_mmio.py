@@ -140,4 +140,4 @@ param_scheduler = [
 ]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=3,
-                    save_best='auto'))
+                    save_best='zs/seen_bbox_mAP', rule='greater'))

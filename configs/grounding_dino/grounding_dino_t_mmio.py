@@ -106,4 +106,4 @@ train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=4)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=3,
-                    save_best='auto'))
+                    save_best='zs/seen_bbox_mAP', rule='greater'))

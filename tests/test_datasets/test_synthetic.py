@@ -95,7 +95,16 @@ def test_mmio_layout_and_splits(tiny_mmio):
                   if id2name[a['category_id']] in unseen}
     assert test_ids == has_unseen and test_ids
     assert test_ids.isdisjoint(im['id'] for im in zs_train['images'])
-    assert len(zs_train['images']) + len(zs_test['images']) == 12
+    # zs_val: held-out seen-only images for model selection, disjoint from
+    # both
+    zs_val = _load(root, 'annotations/instances_zs_val.json')
+    val_ids = {im['id'] for im in zs_val['images']}
+    assert val_ids and val_ids.isdisjoint(test_ids)
+    assert val_ids.isdisjoint(im['id'] for im in zs_train['images'])
+    assert all(id2name[a['category_id']] not in unseen
+               for a in zs_val['annotations'])
+    assert len(zs_train['images']) + len(val_ids) + \
+        len(zs_test['images']) == 12
     train = _load(root, 'annotations/instances_train.json')
     val = _load(root, 'annotations/instances_val.json')
     tr_ids = {im['id'] for im in train['images']}

@@ -43,7 +43,7 @@ def test_make_synthetic_script(tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(REPO_ROOT, 'tools', 'data',
                                   'make_synthetic.py'), 'ase', '--out',
-         str(out), '--num-images', '20', '--img-size', '32'],
+         str(out), '--num-images', '20', '--img-size', '64'],
         env=env, capture_output=True, text=True, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout[proc.stdout.index('{'):])
