@@ -29,6 +29,7 @@ from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 from mmase.testing import make_det_batch
+from mmase.utils.model_analysis import count_flops
 
 
 def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
@@ -44,22 +45,6 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def forward_gflops(model, data: Dict) -> float:
-    """Forward GFLOPs of one image (2 x multiply-accumulates)."""
-    from mmengine.analysis import FlopAnalyzer
-    one = model.data_preprocessor(
-        dict(inputs=data['inputs'][:1], data_samples=data['data_samples'][:1]),
-        False)
-    model.eval()
-    with torch.no_grad():
-        analyzer = FlopAnalyzer(model, (one['inputs'], one['data_samples']))
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
-        macs = analyzer.total()
-    model.train()
-    return 2 * macs / 1e9
-
-
 def measure(path: str, steps: int, batch: int, vocab_size: int) -> Dict:
     cfg = Config.fromfile(path)
     init_default_scope('mmdet')
@@ -70,8 +55,10 @@ def measure(path: str, steps: int, batch: int, vocab_size: int) -> Dict:
     scale = cfg.get('img_scale', (320, 320))
     vocab = [f'defect class {i}' for i in range(vocab_size)]
     data = make_det_batch(int(scale[0]), batch, vocab)
+    flops = count_flops(model, data)['flops']  # multiply-adds, eval mode
+    model.train()
     out = dict(config=path, img_size=int(scale[0]),
-               gflops=forward_gflops(model, data))
+               gflops=2 * flops / 1e9 if flops else float('nan'))
     for amp in (False, True):
         optim = dict(cfg.optim_wrapper)
         if amp:
@@ -97,8 +84,9 @@ def main(argv=None) -> int:
     threads = torch.get_num_threads()
     peak32 = matmul_peak(torch.float32)
     peak16 = matmul_peak(torch.bfloat16)
-    print(f'{threads} threads; matmul peak fp32 {peak32:.0f} GFLOP/s, '
-          f'bf16 {peak16:.0f} GFLOP/s')
+    print(f'{threads} threads; matmul peak fp32 {peak32:.1f} GFLOP/s, '
+          f'bf16 {peak16:.1f} GFLOP/s (a bf16 peak far below fp32 means '
+          'bfloat16 is emulated on this CPU: --amp refuses it)')
     print('| config | px | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
           '| bf16 img/s | bf16 % peak | bf16 speed-up |')
     print('|---|---|---|---|---|---|---|---|')
