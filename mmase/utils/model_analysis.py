@@ -5,7 +5,7 @@ from typing import Dict
 import torch
 
 
-class _TensorForward(torch.nn.Module):
+class TensorForward(torch.nn.Module):
     """Wrap ``model._forward(image, samples)`` as ``forward(image)``."""
 
     def __init__(self, model, samples):
@@ -37,7 +37,7 @@ def count_flops(model: torch.nn.Module, batch: dict) -> Dict[str, object]:
                data_samples=batch['data_samples'][:1])
     with torch.no_grad():
         data = model.data_preprocessor(one, False)
-    wrapper = _TensorForward(model, data['data_samples'])
+    wrapper = TensorForward(model, data['data_samples'])
     try:
         with torch.no_grad():
             # modules not called in the tensor forward (losses, the training

@@ -63,7 +63,8 @@ from mmengine.config import DictAction  # noqa: E402
 
 from mmase.apis.model_builder import add_strict_argument  # noqa: E402
 from mmase.utils.file_io import dump_text_atomic  # noqa: E402
-from mmase.utils.model_analysis import count_flops  # noqa: E402
+from mmase.utils.model_analysis import (TensorForward,  # noqa: E402
+                                        count_flops)
 
 
 def parse_args(argv=None):
@@ -264,7 +265,7 @@ def time_forward(model: torch.nn.Module, batch: dict, runs: int,
     """
     with torch.no_grad():
         data = model.data_preprocessor(batch, False)
-    wrapper = _TensorForward(model, data['data_samples'])
+    wrapper = TensorForward(model, data['data_samples'])
     times = []
     try:
         with torch.no_grad():
