@@ -127,3 +127,37 @@ def _isolate_default_scope():
     from mmengine.registry import DefaultScope
     DefaultScope._instance_dict.clear()
     yield
+
+
+@pytest.fixture(scope='session')
+def caption_bert(tmp_path_factory):
+    """A tiny random BERT with 512 positions (tools/misc/make_tiny_bert.py)
+    for the GLIP / Grounding DINO configs: GLIP pads captions to 256
+    tokens."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'make_tiny_bert', osp.join(REPO_ROOT, 'tools', 'misc',
+                                   'make_tiny_bert.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
+                              hidden_size=32, num_layers=1)
+
+
+def build_demo_model(cfg, language_model: str):
+    """Build ``cfg.model`` in the mmdet scope (seed 0, weights initialised,
+    train mode), with ``language_model`` as GLIP's / Grounding DINO's
+    caption encoder."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    if 'language_model' in cfg.model:
+        cfg.model.language_model.name = language_model
+        if 'lang_model_name' in cfg.model.bbox_head:
+            cfg.model.bbox_head.lang_model_name = language_model
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    return model

@@ -1,17 +1,15 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """The baseline configs: shared MMIO data/metric, and the demo models build,
 train one step and predict (GLIP/Grounding DINO with a tiny random BERT)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
-from mmdet.registry import MODELS
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 from mmase.testing import make_det_batch
+from tests.conftest import build_demo_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ZS_BASE = 'configs/_base_/datasets/mmio_zeroshot.py'
@@ -63,17 +61,6 @@ def test_same_data_and_metric_as_mmio_base(path):
             VOCAB_TRANSFORMS
 
 
-@pytest.fixture(scope='module')
-def tiny_bert(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_bert', osp.join(REPO, 'tools', 'misc',
-                                   'make_tiny_bert.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
-                              hidden_size=32, num_layers=1)
-
-
 def _batch(size=64):
     return make_det_batch(size)
 
@@ -84,18 +71,10 @@ def _batch(size=64):
     'configs/glip/glip_t_mmio_demo.py',
     'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
 ])
-def test_demo_model_trains_and_predicts(path, tiny_bert):
+def test_demo_model_trains_and_predicts(path, caption_bert):
     torch.set_num_threads(1)
     cfg = _cfg(path)
-    if 'language_model' in cfg.model:
-        cfg.model.language_model.name = tiny_bert
-        if 'lang_model_name' in cfg.model.bbox_head:
-            cfg.model.bbox_head.lang_model_name = tiny_bert
-    init_default_scope('mmdet')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.train()
+    model = build_demo_model(cfg, caption_bert)
     # Grounding DINO selects 100 queries among the encoder tokens: 128 px
     # gives 340 tokens over its 4 levels (64 px only 85)
     size = 128 if 'grounding_dino' in path else 64

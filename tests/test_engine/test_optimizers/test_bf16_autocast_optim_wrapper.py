@@ -6,14 +6,13 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 from mmase.engine.optimizers import BF16AutocastOptimWrapper
 from mmase.testing import make_det_batch
+from tests.conftest import build_demo_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -44,33 +43,11 @@ def test_forward_in_bf16_weights_stay_fp32():
     assert net(torch.randn(3, 8)).dtype == torch.float32
 
 
-@pytest.fixture(scope='module')
-def tiny_bert(tmp_path_factory):
-    """The tiny BERT of the baseline-config tests (GLIP pads captions to
-    256 tokens, so it needs their 512 positions)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_bert', osp.join(REPO, 'tools', 'misc',
-                                   'make_tiny_bert.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
-                              hidden_size=32, num_layers=1)
-
-
 @pytest.mark.parametrize('path', DEMOS)
-def test_demo_config_trains_two_steps_in_bf16(path, tiny_bert):
+def test_demo_config_trains_two_steps_in_bf16(path, caption_bert):
     torch.set_num_threads(1)
     cfg = Config.fromfile(osp.join(REPO, path))
-    if 'language_model' in cfg.model:
-        cfg.model.language_model.name = tiny_bert
-        if 'lang_model_name' in cfg.model.bbox_head:
-            cfg.model.bbox_head.lang_model_name = tiny_bert
-    init_default_scope('mmdet')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.train()
+    model = build_demo_model(cfg, caption_bert)
     optim_cfg = dict(cfg.optim_wrapper, type='BF16AutocastOptimWrapper')
     wrapper = build_optim_wrapper(model, optim_cfg)
     assert isinstance(wrapper, BF16AutocastOptimWrapper)
