@@ -1,4 +1,4 @@
 # Copyright (c) mmase contributors. All rights reserved.
 from . import (backbones, dense_heads, detectors, layers, losses,  # noqa: F401
                multimodal, necks, text_encoders)
-from . import task_modules  # noqa: F401,E402
+from . import task_modules, utils  # noqa: F401,E402

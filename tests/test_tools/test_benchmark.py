@@ -99,7 +99,7 @@ def test_benchmark_rows_params_flops_and_cache(tiny_model):
     assert len(calls) == 1 + 1 + 4 + 4
     assert calls[-1] == 5
     # caches restored afterwards
-    assert enc.cache_vocab is True and model.text_cache_size > 0
+    assert enc.cache_vocab is True and model.text_cache.max_size > 0
     enc._encode = orig
 
     table = bm.markdown_table(rows)

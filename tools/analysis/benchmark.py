@@ -140,7 +140,7 @@ def set_vocab_cache(model: torch.nn.Module, enabled: bool) -> None:
     """Turn the vocabulary embedding caches on or off (and empty them).
 
     Both the text encoder's cache (``HFTextEncoder.cache_vocab``) and the
-    prompt cache of :class:`YOLOWorldDetector` (``text_cache_size``) are
+    prompt cache of :class:`YOLOWorldDetector` (``text_cache``) are
     switched, so with ``enabled=False`` every image re-encodes its
     vocabulary.
     """
@@ -149,11 +149,12 @@ def set_vocab_cache(model: torch.nn.Module, enabled: bool) -> None:
             enc._bench_cache_vocab = enc.cache_vocab
         enc.cache_vocab = enc._bench_cache_vocab if enabled else False
         enc._cache.clear()
-    if hasattr(model, '_text_cache'):
-        if not hasattr(model, '_bench_cache_size'):
-            model._bench_cache_size = model.text_cache_size
-        model.text_cache_size = model._bench_cache_size if enabled else 0
-        model._text_cache.clear()
+    cache = getattr(model, 'text_cache', None)
+    if cache is not None:
+        if not hasattr(cache, '_bench_max_size'):
+            cache._bench_max_size = cache.max_size
+        cache.max_size = cache._bench_max_size if enabled else 0
+        cache.clear()
 
 
 def make_batch(img_size: int, vocab_size: int, batch_size: int = 1,

@@ -13,17 +13,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import C2f
-
-
-def make_divisible(x: float, widen_factor: float = 1.0,
-                   divisor: int = 8) -> int:
-    """Scale a channel number and round it up to a multiple of divisor."""
-    return int(math.ceil(x * widen_factor / divisor) * divisor)
-
-
-def make_round(x: float, deepen_factor: float = 1.0) -> int:
-    """Scale a block count, keeping at least one block."""
-    return max(round(x * deepen_factor), 1) if x > 1 else int(x)
+from ..utils import make_divisible, make_round
 
 
 class SPPF(BaseModule):

@@ -19,7 +19,7 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..backbones.yolov8_csp_darknet import make_divisible
+from ..utils import make_divisible
 
 
 @MODELS.register_module()

@@ -11,6 +11,7 @@ from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
+from ..utils import probe_outputs
 from .yolo_world_detector import Prompt, YOLOWorldDetector
 
 
@@ -151,7 +152,7 @@ class RTVP(YOLOWorldDetector):
                     'network. Pre-train it on the seen classes first '
                     '(configs/rtvp/README.md, stage 1).')
             expert_ch = [
-                f.shape[1] for f in self._probe(self.expert)[:3]
+                f.shape[1] for f in probe_outputs(self.expert)[:3]
             ]
             domain_adapter = copy.deepcopy(domain_adapter)
             domain_adapter.setdefault('sam_channels', sam_ch[:3])
@@ -177,7 +178,7 @@ class RTVP(YOLOWorldDetector):
         if interaction is not None:
             interaction = copy.deepcopy(interaction)
             if self.interaction_position == 'backbone':
-                img_ch = [f.shape[1] for f in self._probe(self.backbone)]
+                img_ch = [f.shape[1] for f in probe_outputs(self.backbone)]
             else:
                 img_ch = self._neck_channels()
             interaction.setdefault('img_channels', img_ch)
@@ -226,32 +227,14 @@ class RTVP(YOLOWorldDetector):
             m.requires_grad_(False)
             m.eval()
 
-    @staticmethod
-    @torch.no_grad()
-    def _probe(module: torch.nn.Module, size: int = 64) -> List[Tensor]:
-        """Run a module on a dummy image (eval mode) to read its outputs."""
-        was_training = module.training
-        module.eval()
-        try:
-            p = next(module.parameters())
-            outs = module(torch.zeros(1, 3, size, size, device=p.device))
-        finally:
-            module.train(was_training)
-        return list(outs) if isinstance(outs, (list, tuple)) else [outs]
-
-    @torch.no_grad()
     def _neck_channels(self) -> List[int]:
-        feats = self._probe(self.backbone)
-        d = int(self.text_encoder.embed_dim)
-        was_training = self.neck.training
-        self.neck.eval()
-        try:
-            if self.use_text_feats_in_neck:
-                outs = self.neck(feats, feats[0].new_zeros(1, 1, d), None)
-            else:
-                outs = self.neck(feats)
-        finally:
-            self.neck.train(was_training)
+        feats = probe_outputs(self.backbone)
+        if self.use_text_feats_in_neck:
+            d = int(self.text_encoder.embed_dim)
+            outs = probe_outputs(self.neck, feats,
+                                 feats[0].new_zeros(1, 1, d), None)
+        else:
+            outs = probe_outputs(self.neck, feats)
         return [o.shape[1] for o in outs]
 
     @property

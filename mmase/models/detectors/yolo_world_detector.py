@@ -1,7 +1,6 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Open-vocabulary single-stage detector (YOLO-World-S style)."""
 import copy
-from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,6 +10,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
+
+from ..utils import TextEmbeddingCache, text_encoder_frozen
 
 # A class prompt: one string, or several strings (name, descriptions...)
 # whose embeddings are averaged.
@@ -96,8 +97,7 @@ class YOLOWorldDetector(SingleStageDetector):
             init_cfg=init_cfg)
         self.text_encoder = text_encoder
         self.use_text_feats_in_neck = use_text_feats_in_neck
-        self.text_cache_size = text_cache_size
-        self._text_cache: 'OrderedDict[str, Tensor]' = OrderedDict()
+        self.text_cache = TextEmbeddingCache(text_cache_size)
         self._vocabulary: Optional[List[Prompt]] = None
         self._label_map: Optional[Tensor] = None
         if vocabulary is not None:
@@ -155,15 +155,9 @@ class YOLOWorldDetector(SingleStageDetector):
             gt.labels = new[keep]
             sample.gt_instances = gt
 
-    def _text_encoder_frozen(self) -> bool:
-        frozen = getattr(self.text_encoder, 'frozen', None)
-        if frozen is None:
-            frozen = not any(
-                p.requires_grad for p in self.text_encoder.parameters())
-        return bool(frozen)
-
     def embed_strings(self, strings: Sequence[str]) -> Tensor:
-        """Embeddings of distinct strings (cached when frozen).
+        """Embeddings of distinct strings (cached when the encoder is
+        frozen, see :class:`TextEmbeddingCache`).
 
         Args:
             strings (Sequence[str]): Strings to embed.
@@ -172,26 +166,16 @@ class YOLOWorldDetector(SingleStageDetector):
             Tensor: (len(strings), D), L2-normalised.
         """
         strings = list(strings)
-        if not self._text_encoder_frozen():
+        if not text_encoder_frozen(self.text_encoder):
             return self.text_encoder(strings)
-        missing = [s for s in dict.fromkeys(strings)
-                   if s not in self._text_cache]
-        if missing:
-            with torch.no_grad():
-                embeds = self.text_encoder(missing).detach()
-            for s, e in zip(missing, embeds):
-                self._text_cache[s] = e
-        out = torch.stack([self._text_cache[s] for s in strings]) \
-            if strings else None
-        for s in strings:
-            self._text_cache.move_to_end(s)
-        while len(self._text_cache) > self.text_cache_size:
-            self._text_cache.popitem(last=False)
-        return out
+        if not strings:
+            return None
+        return torch.stack(
+            self.text_cache.lookup(strings, self._encode_no_grad))
 
-    def _apply(self, fn, *args, **kwargs):
-        self._text_cache.clear()  # cached embeddings on the old device
-        return super()._apply(fn, *args, **kwargs)
+    def _encode_no_grad(self, strings: List[str]) -> Tensor:
+        with torch.no_grad():
+            return self.text_encoder(strings)
 
     def _fallback_vocabulary(self) -> Optional[List[Prompt]]:
         """The vocabulary of samples without ``texts``: the one of

@@ -1,5 +1,4 @@
 # Copyright (c) mmase contributors. All rights reserved.
-from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -8,8 +7,7 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-#: Text-feature caches of frozen encoders, shared across model instances.
-_SHARED_TEXT_CACHES: Dict[tuple, 'OrderedDict[str, torch.Tensor]'] = {}
+from ..utils import TextEmbeddingCache, probe_outputs, text_encoder_frozen
 
 
 @MODELS.register_module()
@@ -105,9 +103,8 @@ class ASEMultimodalClassifier(BaseClassifier):
         self.text_encoder = (
             MODELS.build(text_encoder) if text_encoder is not None else None)
         self.text_keys = tuple(text_keys)
-        self.text_cache_size = int(text_cache_size)
-        self._text_cache: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-        self._text_cache_key = None
+        self.text_cache = TextEmbeddingCache(
+            int(text_cache_size), on_cpu=True, shared=True)
 
         if img_channels is None and self.backbone is not None:
             img_channels = self._infer_img_channels()
@@ -149,12 +146,8 @@ class ASEMultimodalClassifier(BaseClassifier):
                 f'{"CMAF" if self.fusion else "concat"}, image branch='
                 f'{self.backbone is not None})')
 
-    @torch.no_grad()
     def _infer_img_channels(self) -> int:
-        was_training = self.backbone.training
-        self.backbone.eval()
-        feat = self.backbone(torch.zeros(1, 3, 64, 64))[-1]
-        self.backbone.train(was_training)
+        feat = probe_outputs(self.backbone)[-1]
         return int(feat.shape[1] if feat.dim() == 4 else feat.shape[-1])
 
     # ------------------------------------------------------------------
@@ -207,43 +200,14 @@ class ASEMultimodalClassifier(BaseClassifier):
             raise ValueError('ASEMultimodalClassifier: data samples carry '
                              'numeric records of different lengths') from e
 
-    def _text_frozen(self) -> bool:
-        return not any(p.requires_grad for p in self.text_encoder.parameters())
-
-    def _shared_cache(self) -> 'OrderedDict[str, torch.Tensor]':
-        """The cache of this frozen encoder, shared by every model whose
-        encoder has the same class, length limit and weights."""
-        params = [p.detach() for p in self.text_encoder.parameters()]
-        key = (type(self.text_encoder).__name__,
-               getattr(self.text_encoder, 'max_length', None), len(params),
-               round(float(sum(p.double().sum() for p in params)), 6),
-               round(float(sum(p.double().abs().sum() for p in params)), 6))
-        if key != self._text_cache_key:
-            self._text_cache = _SHARED_TEXT_CACHES.setdefault(
-                key, OrderedDict())
-            self._text_cache_key = key
-        return self._text_cache
-
     def _encode_texts(self, texts: List[str]
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Token features (B, L, D) and mask (B, L) of ``texts``."""
-        if self.text_cache_size <= 0 or not self._text_frozen():
+        if (self.text_cache.max_size <= 0
+                or not text_encoder_frozen(self.text_encoder)):
             return self.text_encoder.forward_tokens(texts)
-        if self._text_cache_key is None:
-            self._shared_cache()  # the weights are final once encoding starts
-        cache = self._text_cache
-        missing = list(dict.fromkeys(t for t in texts if t not in cache))
-        if missing:
-            tokens, mask = self.text_encoder.forward_tokens(missing)
-            for text, tok, m in zip(missing, tokens, mask):
-                # CPU float32: moved to the device and dtype at use
-                cache[text] = tok[m].detach().float().cpu()
-        feats = []
-        for text in texts:
-            cache.move_to_end(text)
-            feats.append(cache[text])
-        while len(cache) > self.text_cache_size:
-            cache.popitem(last=False)
+        self.text_cache.bind(self.text_encoder)
+        feats = self.text_cache.lookup(texts, self._encode_token_rows)
         length = max(f.size(0) for f in feats)
         out = feats[0].new_zeros(len(feats), length, feats[0].size(-1))
         mask = torch.zeros(len(feats), length, dtype=torch.bool)
@@ -252,10 +216,10 @@ class ASEMultimodalClassifier(BaseClassifier):
             mask[i, :f.size(0)] = True
         return out, mask
 
-    def load_state_dict(self, *args, **kwargs):
-        # new weights may mean another encoder: look the cache up again
-        self._text_cache_key = None
-        return super().load_state_dict(*args, **kwargs)
+    def _encode_token_rows(self, texts: List[str]) -> List[torch.Tensor]:
+        """The features of the real (non-padding) tokens of each text."""
+        tokens, mask = self.text_encoder.forward_tokens(texts)
+        return [tok[m] for tok, m in zip(tokens, mask)]
 
     def extract_feat(self,
                      inputs: torch.Tensor,

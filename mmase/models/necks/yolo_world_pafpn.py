@@ -10,7 +10,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..backbones.yolov8_csp_darknet import make_divisible, make_round
+from ..utils import make_divisible, make_round
 
 
 @MODELS.register_module()

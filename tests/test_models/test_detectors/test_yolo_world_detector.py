@@ -139,7 +139,7 @@ def test_set_vocabulary_and_errors(tiny_bert):
     assert all(p.pred_instances.labels.max() < 4 for p in preds)
     assert outs[0][0].shape == (2, 4, 8, 8)
     # cached embeddings: a second call reuses the same tensors
-    assert set(model._text_cache) == {'crack', 'dent', 'rust', 'hole'}
+    assert set(model.text_cache.store) == {'crack', 'dent', 'rust', 'hole'}
     with pytest.raises(TypeError):
         model.set_vocabulary('crack')
 

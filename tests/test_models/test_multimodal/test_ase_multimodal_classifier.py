@@ -155,7 +155,7 @@ def test_text_cache_gives_same_features(tiny_bert):
         out2 = cached(data['inputs'], data['data_samples'])  # from cache
     assert torch.allclose(ref, out1, atol=1e-5)
     assert torch.allclose(ref, out2, atol=1e-5)
-    assert len(cached._text_cache) == 3  # bounded
+    assert len(cached.text_cache.store) == 3  # bounded
 
 
 @pytest.mark.parametrize('out_type', ['featmap', 'raw', 'cls_token'])
@@ -195,11 +195,11 @@ def test_text_cache_shared_by_equal_frozen_encoders(tiny_bert):
         first(data['inputs'], data['data_samples'])
         second(data['inputs'], data['data_samples'])
     assert calls == []  # every text came from the first model's cache
-    assert second._text_cache is first._text_cache
+    assert second.text_cache.store is first.text_cache.store
     with torch.no_grad():
         for p in second.text_encoder.parameters():
             p.add_(0.1)
     second.load_state_dict(second.state_dict())  # weights changed
     with torch.no_grad():
         second(data['inputs'], data['data_samples'])
-    assert calls and second._text_cache is not first._text_cache
+    assert calls and second.text_cache.store is not first.text_cache.store
