@@ -2,17 +2,17 @@
 """RTVP: Refined Text-Visual Prompt detector."""
 import contextlib
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
 from mmengine.logging import MMLogger
-from mmdet.structures import OptSampleList, SampleList
+from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from ..utils import probe_outputs
-from .yolo_world_detector import Prompt, YOLOWorldDetector
+from .yolo_world_detector import YOLOWorldDetector
 
 
 @MODELS.register_module()
@@ -296,58 +296,37 @@ class RTVP(YOLOWorldDetector):
             out.update(self.prompt_refiner(coarse))
         return out
 
-    def _extract(self, batch_inputs: Tensor,
-                 batch_data_samples: OptSampleList, need_losses: bool
-                 ) -> Tuple[Tuple[Tensor, ...], Tensor, Tensor, Dict]:
-        txt_feats, txt_masks = self.encode_texts(batch_data_samples)
-        B = batch_inputs.size(0)
-        if txt_feats.size(0) == 1 and B > 1:
-            txt_feats = txt_feats.expand(B, -1, -1)
-            txt_masks = txt_masks.expand(B, -1)
-        txt_feats = txt_feats.to(batch_inputs.dtype)
+    # ------------------------------------------------------------ features
+    def image_feats(self, batch_inputs: Tensor, txt_feats: Tensor,
+                    txt_masks: Tensor, need_losses: bool = False
+                    ) -> Tuple[Sequence[Tensor], Dict]:
+        """Backbone and neck with the refined text-visual prompt injected
+        (before or after the neck, ``interaction_position``).
+
+        Returns:
+            tuple: the neck levels and the :meth:`visual_prompts` state.
+        """
         state: Dict = {}
         if self.with_rtvp:
             state = self.visual_prompts(batch_inputs, need_losses)
         img_feats = self.backbone(batch_inputs)
-        inject = self.interaction is not None
-        if inject and self.interaction_position == 'backbone':
+        if self.interaction is not None and \
+                self.interaction_position == 'backbone':
             img_feats = self.interaction(img_feats, state['prompts'],
                                          txt_feats, txt_masks)
-        if self.with_neck:
-            if self.use_text_feats_in_neck:
-                img_feats = self.neck(img_feats, txt_feats, txt_masks)
-            else:
-                img_feats = self.neck(img_feats)
-        if inject and self.interaction_position == 'neck':
+        img_feats = self.neck_feats(img_feats, txt_feats, txt_masks)
+        if self.interaction is not None and \
+                self.interaction_position == 'neck':
             img_feats = self.interaction(img_feats, state['prompts'],
                                          txt_feats, txt_masks)
-        return tuple(img_feats), txt_feats, txt_masks, state
+        return img_feats, state
 
     # ---------------------------------------------------------------- modes
-    def extract_feat(
-        self,
-        batch_inputs: Tensor,
-        batch_data_samples: OptSampleList = None
-    ) -> Tuple[Tuple[Tensor, ...], Tensor, Tensor]:
-        """Image features with the refined text-visual prompt injected.
-
-        Returns:
-            tuple: ``img_feats``, ``txt_feats`` (B, N, D), ``txt_masks``.
-        """
-        img_feats, txt_feats, txt_masks, _ = self._extract(
-            batch_inputs, batch_data_samples, need_losses=False)
-        return img_feats, txt_feats, txt_masks
-
-    def loss(self, batch_inputs: Tensor,
-             batch_data_samples: SampleList) -> dict:
-        """Detection, domain (eq. 3) and auxiliary CIoU losses."""
-        self.remap_gt_labels(batch_data_samples)
-        img_feats, txt_feats, txt_masks, state = self._extract(
-            batch_inputs, batch_data_samples, need_losses=True)
-        losses = self.bbox_head.loss(img_feats, txt_feats, txt_masks,
-                                     batch_data_samples)
-        domain = state.get('domain_losses', {})
-        losses.update(domain)
+    def extra_losses(self, state: Dict,
+                     batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Domain (eq. 3) and auxiliary CIoU losses."""
+        losses = dict(state.get('domain_losses', {}))
+        domain = dict(losses)
         if self.aux_head is not None:
             gts = [s.gt_instances for s in batch_data_samples]
             metas = [s.metainfo for s in batch_data_samples]
@@ -359,33 +338,3 @@ class RTVP(YOLOWorldDetector):
             if self.domain_adapter.update_stop_state(float(total)):
                 self.freeze_adaptation()
         return losses
-
-    def predict(self,
-                batch_inputs: Tensor,
-                batch_data_samples: SampleList,
-                rescale: bool = True,
-                texts: Optional[Sequence[Prompt]] = None) -> SampleList:
-        """Detect with the samples' vocabularies or a given one.
-
-        Args:
-            batch_inputs (Tensor): Images.
-            batch_data_samples (list[DetDataSample]): Samples.
-            rescale (bool): Rescale boxes to the original image.
-                Defaults to True.
-            texts (Sequence[str | Sequence[str]], optional): A custom
-                vocabulary for this call; it replaces every sample's
-                ``texts`` (written into the samples' metainfo, so
-                ``pred_instances.labels`` index into it).
-                Defaults to None.
-
-        Returns:
-            list[DetDataSample]: Samples with ``pred_instances``.
-        """
-        if texts is not None:
-            if isinstance(texts, str):
-                raise TypeError('RTVP.predict: texts must be a list of '
-                                'class prompts, got a str')
-            vocab = [t if isinstance(t, str) else list(t) for t in texts]
-            for sample in batch_data_samples:
-                sample.set_metainfo(dict(texts=list(vocab)))
-        return super().predict(batch_inputs, batch_data_samples, rescale)

@@ -1,7 +1,7 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Open-vocabulary single-stage detector (YOLO-World-S style)."""
 import copy
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -37,9 +37,14 @@ class YOLOWorldDetector(SingleStageDetector):
 
     The work is split so subclasses can extend single steps:
     :meth:`encode_texts` -> ``(txt_feats, txt_masks)``,
+    :meth:`batch_text_feats` (the same, per image of the batch),
+    :meth:`image_feats` (backbone and :meth:`neck_feats`; the step a
+    detector with extra image branches overrides, returning a state for
+    :meth:`extra_losses`),
     :meth:`extract_feat` -> ``(img_feats, txt_feats, txt_masks)``,
     then :meth:`loss`, :meth:`predict` and :meth:`_forward` pass all three
-    to the head.
+    to the head. :meth:`predict` takes ``texts=`` for a vocabulary per
+    call.
 
     Args:
         backbone (dict): Image backbone config.
@@ -278,6 +283,66 @@ class YOLOWorldDetector(SingleStageDetector):
         return txt_feats, txt_masks
 
     # ------------------------------------------------------------ features
+    def batch_text_feats(self, batch_inputs: Tensor,
+                         batch_data_samples: OptSampleList
+                         ) -> Tuple[Tensor, Tensor]:
+        """:meth:`encode_texts`, broadcast to the batch and cast to the
+        images' dtype.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``txt_feats`` (B, N, D) and ``txt_masks``
+            (B, N).
+        """
+        txt_feats, txt_masks = self.encode_texts(batch_data_samples)
+        B = batch_inputs.size(0)
+        if txt_feats.size(0) == 1 and B > 1:
+            txt_feats = txt_feats.expand(B, -1, -1)
+            txt_masks = txt_masks.expand(B, -1)
+        return txt_feats.to(batch_inputs.dtype), txt_masks
+
+    def neck_feats(self, img_feats: Sequence[Tensor], txt_feats: Tensor,
+                   txt_masks: Tensor) -> Sequence[Tensor]:
+        """The neck, text-guided when ``use_text_feats_in_neck``."""
+        if not self.with_neck:
+            return img_feats
+        if self.use_text_feats_in_neck:
+            return self.neck(img_feats, txt_feats, txt_masks)
+        return self.neck(img_feats)
+
+    def image_feats(self, batch_inputs: Tensor, txt_feats: Tensor,
+                    txt_masks: Tensor, need_losses: bool = False
+                    ) -> Tuple[Sequence[Tensor], Dict]:
+        """The image path: backbone, then :meth:`neck_feats`. Subclasses
+        that add branches override this step.
+
+        Args:
+            batch_inputs (Tensor): Images (B, C, H, W).
+            txt_feats (Tensor): (B, N, D) vocabulary embeddings.
+            txt_masks (Tensor): (B, N) real-text mask.
+            need_losses (bool): Whether the caller computes losses (extra
+                branches keep what their losses need in the state).
+                Defaults to False.
+
+        Returns:
+            tuple: the neck levels and a state dict for
+            :meth:`extra_losses` (empty here).
+        """
+        img_feats = self.backbone(batch_inputs)
+        return self.neck_feats(img_feats, txt_feats, txt_masks), {}
+
+    def extract_feat_and_state(
+        self,
+        batch_inputs: Tensor,
+        batch_data_samples: OptSampleList = None,
+        need_losses: bool = False
+    ) -> Tuple[Tuple[Tensor, ...], Tensor, Tensor, Dict]:
+        """:meth:`extract_feat` plus the state of :meth:`image_feats`."""
+        txt_feats, txt_masks = self.batch_text_feats(batch_inputs,
+                                                     batch_data_samples)
+        img_feats, state = self.image_feats(batch_inputs, txt_feats,
+                                            txt_masks, need_losses)
+        return tuple(img_feats), txt_feats, txt_masks, state
+
     def extract_feat(
         self,
         batch_inputs: Tensor,
@@ -294,39 +359,58 @@ class YOLOWorldDetector(SingleStageDetector):
             tuple: ``img_feats`` (neck levels), ``txt_feats`` (B, N, D),
             ``txt_masks`` (B, N).
         """
-        txt_feats, txt_masks = self.encode_texts(batch_data_samples)
-        B = batch_inputs.size(0)
-        if txt_feats.size(0) == 1 and B > 1:
-            txt_feats = txt_feats.expand(B, -1, -1)
-            txt_masks = txt_masks.expand(B, -1)
-        txt_feats = txt_feats.to(batch_inputs.dtype)
-        img_feats = self.backbone(batch_inputs)
-        if self.with_neck:
-            if self.use_text_feats_in_neck:
-                img_feats = self.neck(img_feats, txt_feats, txt_masks)
-            else:
-                img_feats = self.neck(img_feats)
+        img_feats, txt_feats, txt_masks, _ = self.extract_feat_and_state(
+            batch_inputs, batch_data_samples)
         return img_feats, txt_feats, txt_masks
 
     # ---------------------------------------------------------------- modes
+    def extra_losses(self, state: Dict,
+                     batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Losses of extra branches from the :meth:`image_feats` state
+        (none here)."""
+        return {}
+
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:
-        """Losses of a batch (see :meth:`YOLOWorldHead.loss`)."""
+        """Losses of a batch: the head's (see :meth:`YOLOWorldHead.loss`)
+        and :meth:`extra_losses`."""
         self.remap_gt_labels(batch_data_samples)
-        img_feats, txt_feats, txt_masks = self.extract_feat(
-            batch_inputs, batch_data_samples)
-        return self.bbox_head.loss(img_feats, txt_feats, txt_masks,
-                                   batch_data_samples)
+        img_feats, txt_feats, txt_masks, state = self.extract_feat_and_state(
+            batch_inputs, batch_data_samples, need_losses=True)
+        losses = self.bbox_head.loss(img_feats, txt_feats, txt_masks,
+                                     batch_data_samples)
+        losses.update(self.extra_losses(state, batch_data_samples))
+        return losses
 
     def predict(self,
                 batch_inputs: Tensor,
                 batch_data_samples: SampleList,
-                rescale: bool = True) -> SampleList:
-        """Detect; labels index into each sample's vocabulary.
+                rescale: bool = True,
+                texts: Optional[Sequence[Prompt]] = None) -> SampleList:
+        """Detect with the samples' vocabularies or a given one.
+
+        Args:
+            batch_inputs (Tensor): Images.
+            batch_data_samples (list[DetDataSample]): Samples.
+            rescale (bool): Rescale boxes to the original image.
+                Defaults to True.
+            texts (Sequence[str | Sequence[str]], optional): A custom
+                vocabulary for this call; it replaces every sample's
+                ``texts`` (written into the samples' metainfo, so
+                ``pred_instances.labels`` index into it).
+                Defaults to None.
 
         Returns:
-            list[DetDataSample]: Samples with ``pred_instances``.
+            list[DetDataSample]: Samples with ``pred_instances``; labels
+            index into each sample's vocabulary.
         """
+        if texts is not None:
+            if isinstance(texts, str):
+                raise TypeError(f'{type(self).__name__}.predict: texts must '
+                                'be a list of class prompts, got a str')
+            vocab = [t if isinstance(t, str) else list(t) for t in texts]
+            for sample in batch_data_samples:
+                sample.set_metainfo(dict(texts=list(vocab)))
         img_feats, txt_feats, txt_masks = self.extract_feat(
             batch_inputs, batch_data_samples)
         results_list = self.bbox_head.predict(

@@ -144,6 +144,31 @@ def test_set_vocabulary_and_errors(tiny_bert):
         model.set_vocabulary('crack')
 
 
+def test_predict_with_a_vocabulary_per_call(tiny_bert):
+    """``texts=`` replaces every sample's vocabulary for one call: the
+    scores are those of that vocabulary given as the samples' ``texts``."""
+    model = MODELS.build(tiny_cfg(tiny_bert)).eval()
+    vocab = ['rust', ['scratch', 'a long scratch'], 'hole', 'dent']
+    data = model.data_preprocessor(
+        dict(inputs=list(_images()), data_samples=_samples()), False)
+    with torch.no_grad():
+        preds = model.predict(data['inputs'], data['data_samples'],
+                              texts=vocab)
+        ref_samples = _samples()
+        for sample in ref_samples:
+            sample.set_metainfo(dict(texts=vocab))
+        ref = model.predict(data['inputs'], ref_samples)
+    for p, r in zip(preds, ref):
+        assert p.texts == vocab
+        torch.testing.assert_close(p.pred_instances.scores,
+                                   r.pred_instances.scores)
+        assert p.pred_instances.labels.max() < 4
+    assert preds[0].pred_instances.label_names[0] in (
+        'rust', 'scratch', 'hole', 'dent')
+    with pytest.raises(TypeError, match='YOLOWorldDetector.predict'):
+        model.predict(data['inputs'], data['data_samples'], texts='rust')
+
+
 def test_without_text_in_neck(tiny_bert):
     cfg = tiny_cfg(tiny_bert, use_text_feats_in_neck=False)
     cfg['neck'] = dict(type='FPN', in_channels=[32, 64, 128],
