@@ -6,3 +6,6 @@ __all__ = ['YOLOWorldHead', 'RTVPAuxHead']
 from .flexible_atss_vl_fusion_head import FlexibleATSSVLFusionHead  # noqa: E402
 
 __all__ += ['FlexibleATSSVLFusionHead']
+from .yolov8_head import YOLOv8Head  # noqa: E402
+
+__all__ += ['YOLOv8Head']

@@ -163,34 +163,26 @@ class YOLOWorldHead(BaseDenseHead):
         self._init_layers()
 
     def _init_layers(self) -> None:
-        cfg = dict(norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         self.reg_preds = nn.ModuleList()
         self.cls_preds = nn.ModuleList()
         self.cls_contrasts = nn.ModuleList()
         for c in self.in_channels:
             self.reg_preds.append(
-                nn.Sequential(
-                    ConvModule(c, self.reg_feat_channels, 3, padding=1,
-                               **cfg),
-                    ConvModule(
-                        self.reg_feat_channels,
-                        self.reg_feat_channels,
-                        3,
-                        padding=1,
-                        **cfg),
-                    nn.Conv2d(self.reg_feat_channels, 4 * self.reg_max, 1)))
+                self._build_branch(c, self.reg_feat_channels,
+                                   4 * self.reg_max))
             self.cls_preds.append(
-                nn.Sequential(
-                    ConvModule(c, self.cls_feat_channels, 3, padding=1,
-                               **cfg),
-                    ConvModule(
-                        self.cls_feat_channels,
-                        self.cls_feat_channels,
-                        3,
-                        padding=1,
-                        **cfg),
-                    nn.Conv2d(self.cls_feat_channels, self.embed_dims, 1)))
+                self._build_branch(c, self.cls_feat_channels,
+                                   self.embed_dims))
             self.cls_contrasts.append(self._build_contrastive_head())
+
+    def _build_branch(self, in_channels: int, feat_channels: int,
+                      out_channels: int) -> nn.Sequential:
+        """One level's branch: two 3x3 ConvModules and a 1x1 conv."""
+        cfg = dict(norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        return nn.Sequential(
+            ConvModule(in_channels, feat_channels, 3, padding=1, **cfg),
+            ConvModule(feat_channels, feat_channels, 3, padding=1, **cfg),
+            nn.Conv2d(feat_channels, out_channels, 1))
 
     def _build_contrastive_head(self) -> nn.Module:
         """One level's classifier; ``embed_dims`` and ``norm_cfg`` come
@@ -242,11 +234,17 @@ class YOLOWorldHead(BaseDenseHead):
         cls_embed = self.cls_preds[level](x)
         cls_logit = self.cls_contrasts[level](cls_embed, txt_feats,
                                               txt_masks)
+        bbox_pred, dist = self._forward_box(x, level)
+        return cls_logit, bbox_pred, dist
+
+    def _forward_box(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
+        """One level's box branch: the expected distances in stride units
+        (B, 4, H, W) and the distance logits (B, 4 * reg_max, H, W)."""
         dist = self.reg_preds[level](x)
         B, _, H, W = dist.shape
         prob = dist.reshape(B, 4, self.reg_max, H, W).softmax(2)
         bbox_pred = torch.einsum('bkrhw,r->bkhw', prob, self.proj)
-        return cls_logit, bbox_pred, dist
+        return bbox_pred, dist
 
     def forward(self,
                 img_feats: Sequence[Tensor],
@@ -354,8 +352,8 @@ class YOLOWorldHead(BaseDenseHead):
             dict[str, Tensor]: The losses.
         """
         if self.train_cfg is None or not hasattr(self, 'assigner'):
-            raise RuntimeError('YOLOWorldHead: `train_cfg` with an '
-                               '`assigner` is needed to compute losses')
+            raise RuntimeError(f'{type(self).__name__}: `train_cfg` with '
+                               'an `assigner` is needed to compute losses')
         cls_flat, ltrb, dists, priors = self._flatten(cls_scores, bbox_preds,
                                                       bbox_dist_preds)
         B, A, N = cls_flat.shape
@@ -371,7 +369,7 @@ class YOLOWorldHead(BaseDenseHead):
             labels = gt.labels.long()
             if labels.numel() and int(labels.max()) >= n_i:
                 raise ValueError(
-                    f'YOLOWorldHead: image {i} has gt label '
+                    f'{type(self).__name__}: image {i} has gt label '
                     f'{int(labels.max())} but its vocabulary has only '
                     f'{n_i} texts (field `gt_instances.labels`)')
             gt_bboxes_list.append(get_box_tensor(gt.bboxes).float())
