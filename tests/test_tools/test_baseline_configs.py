@@ -19,6 +19,7 @@ CONFIGS = {
     'configs/yolo/rtmdet_s_mmio_closed_demo.py': CLOSED_BASE,
     'configs/yolo/yolox_s_mmio_closed.py': CLOSED_BASE,
     'configs/yolo/yolox_s_mmio_closed_demo.py': CLOSED_BASE,
+    'configs/yolo/yolov8_s_mmio_closed_demo.py': CLOSED_BASE,
     'configs/glip/glip_t_mmio.py': ZS_BASE,
     'configs/glip/glip_t_mmio_demo.py': ZS_BASE,
     'configs/grounding_dino/grounding_dino_t_mmio.py': ZS_BASE,
@@ -68,6 +69,7 @@ def _batch(size=64):
 @pytest.mark.parametrize('path', [
     'configs/yolo/rtmdet_s_mmio_closed_demo.py',
     'configs/yolo/yolox_s_mmio_closed_demo.py',
+    'configs/yolo/yolov8_s_mmio_closed_demo.py',
     'configs/glip/glip_t_mmio_demo.py',
     'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
 ])
@@ -99,6 +101,7 @@ def test_demo_model_trains_and_predicts(path, caption_bert):
     'configs/rtvp/rtvp_mmio_closed.py',
     'configs/yolo/rtmdet_s_mmio_closed.py',
     'configs/yolo/yolox_s_mmio_closed.py',
+    'configs/yolo/yolov8_s_mmio_closed.py',
 ])
 def test_table_2a_rows_share_their_metrics(path):
     """Every closed row of table 2a, RTVP's included, is scored by the same

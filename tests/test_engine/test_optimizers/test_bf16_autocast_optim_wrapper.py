@@ -24,6 +24,7 @@ DEMOS = [
     'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
     'configs/yolo/rtmdet_s_mmio_closed_demo.py',
     'configs/yolo/yolox_s_mmio_closed_demo.py',
+    'configs/yolo/yolov8_s_mmio_closed_demo.py',
 ]
 
 

@@ -1,0 +1,71 @@
+# CPU demo of yolov8_s_mmio_closed.py on the embedded benchmark
+# (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
+# 320 px inputs, 6 epochs, BatchNorm instead of SyncBN, light loaders, like
+# the RTMDet-S / YOLOX-S demos beside it. A pipeline/speed check on 2 CPU
+# cores, not the paper's schedule. Changes from the full recipe, for a run
+# of a few hundred iterations:
+# - the shared resize/flip/pad pipeline of the other closed demos instead
+#   of mosaic (so no close-mosaic switch), as the YOLO-World demos do;
+# - AdamW lr 2e-3, weight decay 0.025 (ultralytics' optimizer for
+#   schedules under 10k iterations is AdamW; lr and decay are those of the
+#   YOLO-World / RTVP demos, not tuned here), 50 warm-up iterations, then
+#   YOLOv8's linear decay to 0.01 x lr;
+# - no EMA: the BN statistics are recomputed with the final weights
+#   (mmpretrain's PreciseBNHook) before the evaluation at the end, as in the
+#   YOLO-World demos (BN running averages lag the weights after so few
+#   iterations).
+_base_ = './yolov8_s_mmio_closed.py'
+
+img_scale = _base_.mmio_demo_img_scale
+max_epochs = 6
+base_lr = 2e-3
+
+norm_cfg = dict(type='BN', momentum=0.03, eps=0.001)
+model = dict(
+    backbone=dict(norm_cfg=norm_cfg),
+    neck=dict(norm_cfg=norm_cfg),
+    bbox_head=dict(
+        prior_cfg=dict(num_objects=5, img_size=img_scale[0]),
+        norm_cfg=norm_cfg),
+    test_cfg=dict(nms_pre=1000, max_per_img=100))
+
+# the parent's pipelines with the shared transforms at 320 px, no mosaic
+train_pipeline = _base_.mmio_demo_train_transforms + _base_._pack_train
+test_pipeline = _base_.mmio_demo_test_transforms + \
+    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    # every image is padded to img_scale, so aspect-ratio grouping does
+    # nothing; a plain batch sampler gives PreciseBNHook its batch size
+    batch_sampler=None,
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=base_lr, weight_decay=0.025))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=50),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.01, by_epoch=True,
+         begin=0, end=max_epochs, convert_to_iter_based=True),
+]
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(
+        type='mmpretrain.PreciseBNHook',
+        num_samples=256,
+        interval=max_epochs,
+        priority='ABOVE_NORMAL'),
+]
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
