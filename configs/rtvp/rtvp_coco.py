@@ -1,7 +1,8 @@
 # RTVP on COCO, closed set (Table 3): the 80 class names are the
 # vocabulary (DatasetVocabularyHook), 640 px, the paper's schedule.
-# Paths: text_model_name (CLIP ViT-B/32 text tower), sam_checkpoint
-# (mobile_sam.pt); expert weights: see rtvp_s_branch.py.
+# Model: rtvp_s_model of rtvp_s_branch.py, with its paths
+# (rtvp_text_model_name: CLIP ViT-B/32 text tower; rtvp_sam_checkpoint:
+# mobile_sam.pt) and the expert weights described there.
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     '../_base_/default_runtime.py',
@@ -9,62 +10,17 @@ _base_ = [
     './rtvp_s_branch.py',
 ]
 
-text_model_name = 'openai/clip-vit-base-patch32'
-sam_checkpoint = 'checkpoints/mobile_sam.pt'
-img_scale = (640, 640)
+model = {{_base_.rtvp_s_model}}
 
-model = dict(
-    type='RTVP',
-    data_preprocessor={{_base_.rtvp_data_preprocessor}},
-    backbone={{_base_.rtvp_backbone}},
-    text_encoder=dict(
-        type='HFTextEncoder',
-        model_name=text_model_name,
-        model_type='clip',
-        frozen=True),
-    neck={{_base_.rtvp_neck}},
-    bbox_head={{_base_.rtvp_bbox_head}},
-    sam_backbone=dict(
-        type='MobileSAMViT',
-        arch='vit_t',
-        checkpoint=sam_checkpoint,
-        frozen=True,
-        with_adapter=True,
-        in_mean=[0., 0., 0.],
-        in_std=[255., 255., 255.]),
-    expert={{_base_.rtvp_expert}},
-    domain_adapter={{_base_.rtvp_domain_adapter}},
-    prompt_refiner={{_base_.rtvp_prompt_refiner}},
-    aux_head={{_base_.rtvp_aux_head}},
-    interaction={{_base_.rtvp_interaction}},
-    interaction_position='backbone',
-    train_cfg={{_base_.rtvp_train_cfg}},
-    test_cfg={{_base_.rtvp_test_cfg}})
-
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
-    dict(type='PackDetInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
-]
+train_pipeline = {{_base_.rtvp_train_pipeline}}
+test_pipeline = {{_base_.rtvp_test_pipeline}}
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+custom_hooks = [
+    dict(type='DatasetVocabularyHook'), {{_base_.rtvp_stop_hook}}
+]
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'text_encoder': dict(lr_mult=0.0)}))
 model_wrapper_cfg = dict(

@@ -50,9 +50,12 @@ rtvp_domain_adapter = dict(
         detach_target=True,
         loss_weight=1.0),
     # stop optimising the adaptation layers once the summed domain loss
-    # stays below 0.05 for 500 iterations
+    # stays below 0.05 for 500 iterations (checked by rtvp_stop_hook)
     stop_threshold=0.05,
     stop_patience=500)
+# applies the stop criterion above: reads the domain losses every 50
+# iterations (one host sync per check) and freezes the adaptation branch
+rtvp_stop_hook = dict(type='DomainAdaptationStopHook', interval=50)
 rtvp_prompt_refiner = dict(
     type='VisualPromptRefiner',
     scorer=dict(type='UncertaintyScorer', reduction=16, kernel_size=7),
@@ -75,8 +78,9 @@ rtvp_interaction = dict(
     init_scale=0.1,
     use_text=True)
 
-# YOLO-World-S parts, for the configs that do not inherit the MMIO
-# YOLO-World config (COCO, LVIS). Same numbers as yolo_world_s_mmio.py.
+# YOLO-World-S parts and 640 px pipelines, for the configs that do not
+# inherit the MMIO YOLO-World config (COCO, LVIS). Same numbers as
+# yolo_world_s_mmio.py.
 rtvp_text_model_name = 'openai/clip-vit-base-patch32'
 rtvp_text_channels = 512
 rtvp_data_preprocessor = dict(
@@ -122,3 +126,41 @@ rtvp_test_cfg = dict(
     nms_pre=30000,
     nms=dict(type='nms', iou_threshold=0.7),
     max_per_img=300)
+# the whole RTVP-S detector
+rtvp_s_model = dict(
+    type='RTVP',
+    data_preprocessor=rtvp_data_preprocessor,
+    backbone=rtvp_backbone,
+    text_encoder=rtvp_text_encoder,
+    neck=rtvp_neck,
+    bbox_head=rtvp_bbox_head,
+    sam_backbone=rtvp_sam_backbone,
+    expert=rtvp_expert,
+    domain_adapter=rtvp_domain_adapter,
+    prompt_refiner=rtvp_prompt_refiner,
+    aux_head=rtvp_aux_head,
+    interaction=rtvp_interaction,
+    interaction_position='backbone',
+    train_cfg=rtvp_train_cfg,
+    test_cfg=rtvp_test_cfg)
+rtvp_img_scale = (640, 640)
+# backend_args=None as in mmdet's dataset bases (local files)
+rtvp_train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=rtvp_img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Pad', size=rtvp_img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackDetInputs'),
+]
+rtvp_test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=rtvp_img_scale, keep_ratio=True),
+    dict(type='Pad', size=rtvp_img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
+]

@@ -53,10 +53,12 @@ class RTVP(YOLOWorldDetector):
 
     Losses: the head's ``loss_cls``/``loss_bbox``/``loss_dfl``,
     ``loss_domain_{stem,stage1,stage2}`` and ``loss_aux_{cls,bbox,inside}``.
-    Once the domain adapter's stop criterion fires, the adaptation branch
-    (SAM adapters, domain adapter) runs without gradients and in eval mode,
-    so neither its weights nor any normalisation statistics change again,
-    and the domain losses are reported as zeros.
+    Once the domain adapter's stop criterion fires (checked by
+    :class:`DomainAdaptationStopHook`, which calls :meth:`freeze_adaptation`;
+    configs with a ``stop_threshold`` add it to ``custom_hooks``), the
+    adaptation branch (SAM adapters, domain adapter) runs without gradients
+    and in eval mode, so neither its weights nor any normalisation
+    statistics change again, and the domain losses are reported as zeros.
 
     Channel and stride arguments of the RTVP modules that can be derived
     from the modules before them are filled in when missing.
@@ -326,15 +328,10 @@ class RTVP(YOLOWorldDetector):
                      batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Domain (eq. 3) and auxiliary CIoU losses."""
         losses = dict(state.get('domain_losses', {}))
-        domain = dict(losses)
         if self.aux_head is not None:
             gts = [s.gt_instances for s in batch_data_samples]
             metas = [s.metainfo for s in batch_data_samples]
             losses.update(
                 self.aux_head.loss(state['prompts'], state['scores'],
                                    state['masks'], gts, metas))
-        if domain and not self._adaptation_stopped():
-            total = sum(v.detach() for v in domain.values())
-            if self.domain_adapter.update_stop_state(float(total)):
-                self.freeze_adaptation()
         return losses

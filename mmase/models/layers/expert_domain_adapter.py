@@ -112,7 +112,8 @@ class ExpertDomainAdapter(BaseModule):
 
     Stop criterion: the paper stops optimising the adaptation layers once the
     domain loss is "infinitely small". The module keeps that state in
-    buffers (saved in checkpoints): :meth:`update_stop_state` counts
+    buffers (saved in checkpoints): :meth:`update_stop_state` (called by
+    ``DomainAdaptationStopHook`` with each training iteration's loss) counts
     consecutive iterations whose total domain loss is below
     ``stop_threshold``; after ``stop_patience`` of them ``stopped`` becomes
     True and the detector runs the adaptation branch without gradients

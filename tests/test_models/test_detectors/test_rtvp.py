@@ -1,15 +1,18 @@
 # Copyright (c) mmase contributors. All rights reserved.
 import copy
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import mmase  # noqa: F401
+from mmase.engine.hooks import DomainAdaptationStopHook
 from mmase.testing import make_tiny_bert
 
 IMG = 64
@@ -182,6 +185,16 @@ def test_bad_configs(tiny_bert):
         MODELS.build(tiny_cfg(tiny_bert, sam_backbone=None))
 
 
+def _stop_hook_step(model, losses):
+    """What the runner does after a training iteration: the stop hook
+    (checking every iteration) sees the iteration's losses."""
+    hook = DomainAdaptationStopHook(interval=1)
+    runner = SimpleNamespace(model=model, iter=0,
+                             logger=MMLogger.get_current_instance())
+    hook.before_train(runner)
+    hook.after_train_iter(runner, 0, outputs=losses)
+
+
 def test_stop_criterion_freezes_adaptation(tiny_bert):
     cfg = tiny_cfg(tiny_bert)
     cfg['domain_adapter'].update(stop_threshold=1e9, stop_patience=1)
@@ -189,7 +202,7 @@ def test_stop_criterion_freezes_adaptation(tiny_bert):
     model = MODELS.build(cfg)
     model.train()
     assert not bool(model.domain_adapter.stopped)
-    model(**_data(model, True), mode='loss')
+    _stop_hook_step(model, model(**_data(model, True), mode='loss'))
     assert bool(model.domain_adapter.stopped)
     model.zero_grad()
     losses = model(**_data(model, True), mode='loss')
@@ -320,7 +333,7 @@ def test_nothing_of_the_adaptation_branch_changes_after_the_stop(tiny_bert):
     model = MODELS.build(cfg)
     model.init_weights()
     model.train()
-    model(**_data(model, True), mode='loss')
+    _stop_hook_step(model, model(**_data(model, True), mode='loss'))
     assert bool(model.domain_adapter.stopped)
     frozen = [model.domain_adapter, model.sam_backbone, model.expert]
     before = [_state(m) for m in frozen]
