@@ -8,17 +8,14 @@ Examples:
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+from mmengine.config import Config
+from mmengine.dist import get_rank
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.dist import get_rank  # noqa: E402
-
-import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
-from mmase.apis.model_builder import add_strict_argument  # noqa: E402
-from mmase.utils.file_io import dump_json_atomic  # noqa: E402
-from mmase.utils.setup_env import (add_common_args,  # noqa: E402
+import mmase  # noqa: F401  (registers mmase modules, applies compat)
+from mmase.apis.model_builder import add_strict_argument
+from mmase.utils.file_io import dump_json_atomic
+from mmase.utils.setup_env import (add_common_args,
                                    build_runner, load_checkpoint_checked,
                                    load_tool_config, parse_tool_args,
                                    setup_distributed)

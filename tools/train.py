@@ -9,17 +9,14 @@ Examples:
 import argparse
 import logging
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-
-import mmase  # noqa: E402,F401  (registers mmase modules, applies compat)
-from mmase.apis.model_builder import add_strict_argument  # noqa: E402
-from mmase.utils.setup_env import (add_common_args,  # noqa: E402
+import mmase  # noqa: F401  (registers mmase modules, applies compat)
+from mmase.apis.model_builder import add_strict_argument
+from mmase.utils.setup_env import (add_common_args,
                                    build_runner, checkpoint_problem,
                                    load_tool_config, parse_tool_args,
                                    resolve_resume, setup_distributed,

@@ -22,18 +22,15 @@ on. Open-vocabulary labels are mapped to the dataset classes by name.
 import argparse
 import os.path as osp
 import re
-import sys
 from typing import Dict, List, Optional, Sequence
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+import numpy as np
+from mmengine.config import Config, DictAction
 
-import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from mmase.apis.det_results import (build_test_dataset,  # noqa: E402
+from mmase.apis.det_results import (build_test_dataset,
                                     check_results_match, class_names,
                                     ground_truth, load_results, predictions)
-from mmase.utils.file_io import atomic_file, dump_json_atomic  # noqa: E402
+from mmase.utils.file_io import atomic_file, dump_json_atomic
 
 IOU_THRS = np.linspace(0.5, 0.95, 10)
 

@@ -20,15 +20,12 @@ text.
 import argparse
 import os.path as osp
 import random
-import sys
 from typing import List
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+import numpy as np
+from mmengine.config import Config, DictAction
 
-import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from mmase.utils.file_io import atomic_file, dump_json_atomic  # noqa: E402
+from mmase.utils.file_io import atomic_file, dump_json_atomic
 
 LINE_PX = 13
 

@@ -22,16 +22,13 @@ writes ``confusion_matrix.png`` (row-normalised %, mmdet's plot) and
 import argparse
 import importlib.util
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from mmase.apis.det_results import (build_test_dataset,  # noqa: E402
+from mmase.apis.det_results import (build_test_dataset,
                                     check_results_match, class_names,
                                     dataset_labels, load_results)
-from mmase.utils.file_io import atomic_file, dump_json_atomic  # noqa: E402
+from mmase.utils.file_io import atomic_file, dump_json_atomic
 
 
 def parse_args(argv=None):

@@ -15,15 +15,12 @@ order). The file is read with an allow-list unpickler: it cannot run code.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from mmase.apis.det_results import (build_test_dataset,  # noqa: E402
+from mmase.apis.det_results import (build_test_dataset,
                                     check_results_match, load_results)
-from mmase.utils.file_io import dump_json_atomic  # noqa: E402
+from mmase.utils.file_io import dump_json_atomic
 
 _DUMPS = ('DumpDetResults', 'DumpResults')
 

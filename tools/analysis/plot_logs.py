@@ -20,9 +20,7 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from mmase.utils.file_io import atomic_file, load_jsonl  # noqa: E402
+from mmase.utils.file_io import atomic_file, load_jsonl
 
 Series = Dict[str, Tuple[List[float], List[float]]]
 

@@ -9,13 +9,10 @@ mmase's custom imports resolve as in ``tools/train.py``.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from mmase.utils.file_io import atomic_file  # noqa: E402
+from mmase.utils.file_io import atomic_file
 
 
 def parse_args(argv=None):

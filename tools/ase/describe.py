@@ -177,6 +177,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
     sys.exit(main())

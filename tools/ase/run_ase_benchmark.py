@@ -40,6 +40,7 @@ macro-F1 and test per-class F1; ``table.md`` the printed table.
 import argparse
 import os
 import os.path as osp
+import runpy
 import sys
 import time
 
@@ -107,14 +108,12 @@ def parse_args(argv=None):
     return args
 
 
-def _describe_tool():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'mmase_tools_ase_describe',
-        osp.join(ROOT, 'tools', 'ase', 'describe.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _describe_main(argv) -> None:
+    """Run tools/ase/describe.py (a script, not a module) with ``argv``."""
+    describe = runpy.run_path(
+        osp.join(ROOT, 'tools', 'ase', 'describe.py'),
+        run_name='mmase_tools_ase_describe')
+    describe['main'](argv)
 
 
 def ensure_data(args) -> str:
@@ -134,105 +133,8 @@ def ensure_data(args) -> str:
         cmd += ['--vlm', args.vlm]
     if args.llm:
         cmd += ['--llm', args.llm]
-    _describe_tool().main(cmd)  # resumes: only new images are described
+    _describe_main(cmd)  # resumes: only new images are described
     return desc
-
-
-# ---------------------------------------------------------------- linear
-def _read_split(data_root: str, split: str):
-    from mmase.utils.file_io import load_jsonl
-    return load_jsonl(osp.join(data_root, 'annotations', f'{split}.jsonl'))
-
-
-def _record_features(rows_by_split: dict, meta: dict) -> dict:
-    import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
-    fields = meta['numeric_fields']
-    num = {s: np.array([[r['record'][f] for f in fields] for r in rows],
-                       np.float64) for s, rows in rows_by_split.items()}
-    mean, std = num['train'].mean(0), num['train'].std(0) + 1e-9
-    machines = sorted({r['record'].get('machine_id', '')
-                       for r in rows_by_split['train']})
-    words = CountVectorizer(binary=True).fit(
-        [str(r['record'].get('operator_note', ''))
-         for r in rows_by_split['train']])
-    out = {}
-    for s, rows in rows_by_split.items():
-        onehot = np.array([[r['record'].get('machine_id', '') == m
-                            for m in machines] for r in rows], np.float64)
-        note = words.transform([str(r['record'].get('operator_note', ''))
-                                for r in rows]).toarray()
-        out[s] = np.hstack([(num[s] - mean) / std, onehot, note])
-    return out
-
-
-def _oracle_features(rows_by_split: dict, data_root: str) -> dict:
-    import numpy as np
-    from PIL import Image
-
-    from mmase.apis.ase_measure import (detect_dots, record_measurements,
-                                        region_stats)
-    from mmase.datasets.synthetic.ase_generator import MEASURED_FIELDS
-    out = {}
-    for s, rows in rows_by_split.items():
-        feats = []
-        for r in rows:
-            with Image.open(osp.join(data_root, r['img_path'])) as im:
-                img = np.asarray(im.convert('RGB'))
-            dots = detect_dots(img)
-            rec = record_measurements(dots, 1.0)
-            cells = region_stats(dots)
-            pink = np.array([c['pink'] for c in cells])
-            rel = np.sort(pink / max(np.median(pink), 1e-6) - 1)
-            shift = np.sort([c['shift'] for c in cells])
-            feats.append(np.concatenate(
-                [[rec[f] for f in MEASURED_FIELDS], rel, shift]))
-        out[s] = np.nan_to_num(np.array(feats, np.float64))
-    mean = out['train'].mean(0)
-    std = out['train'].std(0) + 1e-9
-    return {s: (x - mean) / std for s, x in out.items()}
-
-
-def run_linear(name: str, args) -> dict:
-    """One deterministic row: val / test macro-F1 (%) and test per class."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-
-    from mmase.utils.file_io import load_json
-    meta = load_json(osp.join(args.data_root, 'meta.json'), 'ASE meta file')
-    rows = {s: _read_split(args.data_root, s)
-            for s in ('train', 'val', 'test')}
-    classes = meta['classes']
-    y = {s: np.array([classes.index(r['label']) for r in rs])
-         for s, rs in rows.items()}
-    start = time.time()
-
-    def f1(yt, yp, average='macro'):
-        res = f1_score(yt, yp, labels=list(range(len(classes))),
-                       average=average, zero_division=0)
-        return (100 * res).tolist() if average is None else 100 * float(res)
-
-    if name == 'majority':
-        major = int(np.bincount(y['train']).argmax())
-        pred = {s: np.full(len(v), major) for s, v in y.items()}
-    else:
-        x = (_record_features(rows, meta) if name == 'record' else
-             _oracle_features(rows, args.data_root))
-        best = None
-        for c in (0.01, 0.03, 0.1, 0.3, 1., 3., 10., 30., 100.):
-            clf = LogisticRegression(C=c, class_weight='balanced',
-                                     max_iter=5000)
-            clf.fit(x['train'], y['train'])
-            score = f1(y['val'], clf.predict(x['val']))
-            if best is None or score > best[0]:
-                best = (score, c, clf)
-        pred = {s: best[2].predict(x[s]) for s in x}
-    return dict(val=f1(y['val'], pred['val']),
-                test=f1(y['test'], pred['test']),
-                test_per_class=f1(y['test'], pred['test'], None),
-                test_pred=pred['test'].tolist(), test_gt=y['test'].tolist(),
-                minutes=round((time.time() - start) / 60, 2))
 
 
 # --------------------------------------------------------------- trained
@@ -302,62 +204,6 @@ def _get(metrics: dict, key: str):
     return None
 
 
-# ----------------------------------------------------------------- table
-def macro_f1(gt, pred, num_classes: int) -> float:
-    """Macro-F1 (%) as mmpretrain's SingleLabelMetric computes it (a class
-    without predictions or samples counts 0)."""
-    import numpy as np
-    gt, pred = np.asarray(gt), np.asarray(pred)
-    scores = []
-    for c in range(num_classes):
-        tp = float(((pred == c) & (gt == c)).sum())
-        denom = float((pred == c).sum() + (gt == c).sum())
-        scores.append(2 * tp / denom if denom else 0.)
-    return 100 * float(np.mean(scores))
-
-
-def bootstrap_std(gt, pred, num_classes: int, n: int = 1000) -> float:
-    """Std of the macro-F1 (%) over bootstrap resamples of the test set."""
-    import numpy as np
-    rng = np.random.default_rng(0)
-    gt, pred = np.asarray(gt), np.asarray(pred)
-    scores = []
-    for _ in range(n):
-        idx = rng.integers(0, len(gt), len(gt))
-        scores.append(macro_f1(gt[idx], pred[idx], num_classes))
-    return float(np.std(scores))
-
-
-def summarize(results: dict) -> dict:
-    import numpy as np
-    out = {}
-    for key, runs in results.items():
-        val = np.array([r['val'] for r in runs], np.float64)
-        test = np.array([r['test'] for r in runs], np.float64)
-        out[key] = dict(val_mean=val.mean(), val_std=val.std(ddof=0),
-                        test_mean=test.mean(), test_std=test.std(ddof=0),
-                        minutes=float(sum(r['minutes'] for r in runs)),
-                        runs=len(runs))
-    return out
-
-
-def format_table(stats: dict, names: dict) -> str:
-    full = stats.get('full')
-    lines = ['| row | val macro-F1 | test macro-F1 | test vs full | '
-             'runs | minutes |', '| --- | --- | --- | --- | --- | --- |']
-    for key, s in stats.items():
-        diff = '-'
-        if full is not None and key != 'full':
-            d = s['test_mean'] - full['test_mean']
-            mark = ' *' if abs(d) > s['test_std'] + full['test_std'] else ''
-            diff = f'{d:+.1f}{mark}'
-        lines.append(
-            f"| {names[key]} | {s['val_mean']:.1f} +- {s['val_std']:.1f} | "
-            f"{s['test_mean']:.1f} +- {s['test_std']:.1f} | {diff} | "
-            f"{s['runs']} | {s['minutes']:.1f} |")
-    return '\n'.join(lines)
-
-
 def verdict(stats: dict, names: dict) -> str:
     """Full model vs the best single-modality row (chosen on val)."""
     singles = [k for k in SINGLE_MODALITY if k in stats]
@@ -373,10 +219,12 @@ def verdict(stats: dict, names: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, ROOT)
     import torch
 
     import mmase  # noqa: F401  (registers the modules)
+    from mmase.utils.ase_benchmark_table import (bootstrap_std, format_table,
+                                                 summarize)
+    from mmase.utils.ase_linear_baselines import run_linear
     from mmase.utils.file_io import dump_json_atomic, dump_text_atomic
     torch.set_num_threads(args.threads)
     begin = time.time()
@@ -389,7 +237,7 @@ def main(argv=None) -> int:
     results = {}
     for key in rows:
         if key in LINEAR_ROWS:
-            results[key] = [run_linear(key, args)]
+            results[key] = [run_linear(key, args.data_root)]
         else:
             results[key] = []
             for seed in range(args.seeds):

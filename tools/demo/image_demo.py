@@ -24,16 +24,13 @@ for the whole run (each record names its image and picture).
 import argparse
 import os
 import os.path as osp
-import sys
 import warnings
 from collections import Counter
 from typing import Dict, List, Optional
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+import mmcv
 
-import mmcv  # noqa: E402
-
-from mmase.utils.file_io import atomic_file, dump_json_atomic  # noqa: E402
+from mmase.utils.file_io import atomic_file, dump_json_atomic
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
