@@ -2,7 +2,7 @@
 """Mobile-SAM TinyViT image encoder as a resolution-flexible mmdet backbone."""
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -151,15 +151,7 @@ class MobileSAMViT(BaseModule):
             raise ValueError('MobileSAMViT: downsample must be an integer '
                              f'>= 1, got {downsample}')
         self.downsample = int(downsample)
-        if isinstance(arch, str):
-            if arch not in MOBILE_SAM_ARCHS:
-                raise KeyError(f'MobileSAMViT: unknown arch "{arch}", '
-                               f'choose from {list(MOBILE_SAM_ARCHS)}')
-            arch = MOBILE_SAM_ARCHS[arch]
-        arch = dict(arch)
-        for key in ('embed_dims', 'depths', 'num_heads', 'window_sizes'):
-            if key not in arch:
-                raise KeyError(f'MobileSAMViT: arch misses "{key}"')
+        arch = self._resolve_arch(arch)
         for name in out_features:
             if name not in self.FEATURE_NAMES:
                 raise ValueError(f'MobileSAMViT: out_features item "{name}" '
@@ -170,26 +162,7 @@ class MobileSAMViT(BaseModule):
         self.checkpoint = checkpoint
         self.frozen = frozen
 
-        TinyViT = _import_tiny_vit()
-        # Same construction as ``mobile_sam.build_sam_vit_t``; img_size only
-        # seeds the resolution attributes that forward() rewrites per input.
-        self.encoder = TinyViT(
-            img_size=1024,
-            in_chans=3,
-            num_classes=1000,
-            embed_dims=arch['embed_dims'],
-            depths=arch['depths'],
-            num_heads=arch['num_heads'],
-            window_sizes=arch['window_sizes'],
-            mlp_ratio=4.,
-            drop_rate=0.,
-            drop_path_rate=0.,
-            use_checkpoint=False,
-            mbconv_expand_ratio=4.0,
-            local_conv_size=3,
-            layer_lr_decay=0.8)
-        last_merge = self.encoder.layers[-2].downsample
-        last_merge.conv2.c.stride = (1, 1)
+        self.encoder = self._build_encoder(arch)
 
         channels = dict(
             stem=self.embed_dims[0],
@@ -209,29 +182,75 @@ class MobileSAMViT(BaseModule):
                 for name in ('stem', 'stage1', 'stage2')
             })
 
-        if (in_mean is None) != (in_std is None):
-            raise ValueError('MobileSAMViT: give both in_mean and in_std '
-                             'or neither')
-        if in_mean is not None:
-            in_mean_t = torch.tensor(in_mean, dtype=torch.float32)
-            in_std_t = torch.tensor(in_std, dtype=torch.float32)
-            sam_mean = torch.tensor(self.SAM_MEAN)
-            sam_std = torch.tensor(self.SAM_STD)
-            # x_sam = (x * in_std + in_mean - sam_mean) / sam_std
-            scale = in_std_t / sam_std
-            shift = (in_mean_t - sam_mean) / sam_std
-            self.register_buffer(
-                'in_scale', scale.view(1, 3, 1, 1), persistent=False)
-            self.register_buffer(
-                'in_shift', shift.view(1, 3, 1, 1), persistent=False)
-        else:
-            self.in_scale = None
-            self.in_shift = None
-
+        self._set_input_renormalisation(in_mean, in_std)
         if checkpoint is not None:
             self.load_sam_checkpoint(checkpoint)
         if frozen:
             self._freeze()
+
+    # --------------------------------------------------------------- build
+    @staticmethod
+    def _resolve_arch(arch: Union[str, dict]) -> dict:
+        """The arch dict of a name of ``MOBILE_SAM_ARCHS`` or a dict, with
+        every needed key checked."""
+        if isinstance(arch, str):
+            if arch not in MOBILE_SAM_ARCHS:
+                raise KeyError(f'MobileSAMViT: unknown arch "{arch}", '
+                               f'choose from {list(MOBILE_SAM_ARCHS)}')
+            arch = MOBILE_SAM_ARCHS[arch]
+        arch = dict(arch)
+        for key in ('embed_dims', 'depths', 'num_heads', 'window_sizes'):
+            if key not in arch:
+                raise KeyError(f'MobileSAMViT: arch misses "{key}"')
+        return arch
+
+    @staticmethod
+    def _build_encoder(arch: dict) -> nn.Module:
+        """``mobile_sam``'s TinyViT, built as ``build_sam_vit_t`` does
+        (img_size only seeds the resolution attributes that forward()
+        rewrites per input), with the last patch merging at stride 1."""
+        TinyViT = _import_tiny_vit()
+        encoder = TinyViT(
+            img_size=1024,
+            in_chans=3,
+            num_classes=1000,
+            embed_dims=arch['embed_dims'],
+            depths=arch['depths'],
+            num_heads=arch['num_heads'],
+            window_sizes=arch['window_sizes'],
+            mlp_ratio=4.,
+            drop_rate=0.,
+            drop_path_rate=0.,
+            use_checkpoint=False,
+            mbconv_expand_ratio=4.0,
+            local_conv_size=3,
+            layer_lr_decay=0.8)
+        last_merge = encoder.layers[-2].downsample
+        last_merge.conv2.c.stride = (1, 1)
+        return encoder
+
+    def _set_input_renormalisation(
+            self, in_mean: Optional[Sequence[float]],
+            in_std: Optional[Sequence[float]]) -> None:
+        """Buffers mapping the preprocessor's output to SAM's normalisation:
+        ``x_sam = (x * in_std + in_mean - sam_mean) / sam_std``."""
+        if (in_mean is None) != (in_std is None):
+            raise ValueError('MobileSAMViT: give both in_mean and in_std '
+                             'or neither')
+        if in_mean is None:
+            self.in_scale = None
+            self.in_shift = None
+            return
+        in_mean_t = torch.tensor(in_mean, dtype=torch.float32)
+        in_std_t = torch.tensor(in_std, dtype=torch.float32)
+        sam_mean = torch.tensor(self.SAM_MEAN)
+        sam_std = torch.tensor(self.SAM_STD)
+        scale = in_std_t / sam_std
+        shift = (in_mean_t - sam_mean) / sam_std
+        self.register_buffer(
+            'in_scale', scale.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            'in_shift', shift.view(1, 3, 1, 1), persistent=False)
 
     # ------------------------------------------------------------------ io
     @staticmethod

@@ -1,6 +1,6 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Auxiliary head of RTVP's CIoU-optimised feature activation."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -136,6 +136,54 @@ class RTVPAuxHead(BaseModule):
             ``loss_aux_inside``.
         """
         cls_scores, bbox_preds = self(prompts)
+        priors, flat_cls, flat_boxes = self._flatten_predictions(
+            cls_scores, bbox_preds)
+        flat_score = torch.cat([s.flatten(1) for s in scores], 1)  # B,P
+        flat_mask = torch.cat([m.flatten(1) for m in masks], 1)  # B,P
+
+        cls_targets = torch.zeros_like(flat_cls)
+        pos_boxes, pos_targets = [], []
+        inside_scores, inside_targets = [], []
+        for i, gt in enumerate(batch_gt_instances):
+            gt_boxes = gt.bboxes
+            if hasattr(gt_boxes, 'tensor'):
+                gt_boxes = gt_boxes.tensor
+            gt_boxes = gt_boxes.to(priors.dtype)
+            sel = flat_mask[i] > 0
+            inside = self._points_inside(priors, gt_boxes)
+            inside_scores.append(flat_score[i][sel])
+            inside_targets.append(inside[sel].to(flat_score.dtype))
+            if gt_boxes.numel() == 0:
+                continue
+            pos = self._assign_positives(priors, flat_cls[i], flat_boxes[i],
+                                         gt_boxes)
+            if pos is not None:
+                cls_targets[i, pos[0]] = 1.0
+                pos_boxes.append(flat_boxes[i][pos[0]])
+                pos_targets.append(pos[1])
+
+        num_pos = sum(p.shape[0] for p in pos_boxes)
+        avg = max(float(num_pos), 1.0)
+        loss_cls = self.loss_cls(
+            flat_cls.reshape(-1, 1), cls_targets.reshape(-1, 1),
+            avg_factor=avg)
+        if num_pos > 0:
+            loss_bbox = self.loss_bbox(
+                torch.cat(pos_boxes), torch.cat(pos_targets), avg_factor=avg)
+        else:
+            loss_bbox = flat_boxes.sum() * 0.0
+        loss_inside = self._loss_inside(
+            torch.cat(inside_scores), torch.cat(inside_targets), flat_score)
+        return dict(
+            loss_aux_cls=loss_cls,
+            loss_aux_bbox=loss_bbox,
+            loss_aux_inside=loss_inside)
+
+    def _flatten_predictions(self, cls_scores: List[Tensor],
+                             bbox_preds: List[Tensor]
+                             ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Points (P, 2) of all scales, objectness logits (B, P, 1) and the
+        decoded boxes (B, P, 4)."""
         b = cls_scores[0].shape[0]
         sizes = [c.shape[-2:] for c in cls_scores]
         priors = torch.cat(
@@ -149,66 +197,45 @@ class RTVPAuxHead(BaseModule):
             [r.flatten(2).transpose(1, 2) for r in bbox_preds], 1)  # B,P,4
         flat_boxes = self.bbox_coder.decode(
             priors[None].expand(b, -1, -1), flat_dist)
-        flat_score = torch.cat([s.flatten(1) for s in scores], 1)  # B,P
-        flat_mask = torch.cat([m.flatten(1) for m in masks], 1)  # B,P
-        point_boxes = torch.cat([priors, priors], dim=1)  # (x, y, x, y)
+        return priors, flat_cls, flat_boxes
 
-        cls_targets = torch.zeros_like(flat_cls)
-        pos_boxes, pos_targets = [], []
-        inside_scores, inside_targets = [], []
-        for i, gt in enumerate(batch_gt_instances):
-            gt_boxes = gt.bboxes
-            if hasattr(gt_boxes, 'tensor'):
-                gt_boxes = gt_boxes.tensor
-            gt_boxes = gt_boxes.to(priors.dtype)
-            sel = flat_mask[i] > 0
-            if gt_boxes.numel() == 0:
-                inside = priors.new_zeros(priors.shape[0], dtype=torch.bool)
-            else:
-                x, y = priors[:, 0:1], priors[:, 1:2]
-                inside = ((x > gt_boxes[:, 0]) & (x < gt_boxes[:, 2]) &
-                          (y > gt_boxes[:, 1]) & (y < gt_boxes[:, 3])).any(1)
-            inside_scores.append(flat_score[i][sel])
-            inside_targets.append(inside[sel].to(flat_score.dtype))
-            if gt_boxes.numel() == 0:
-                continue
-            pred = InstanceData(
-                priors=point_boxes,
-                bboxes=flat_boxes[i].detach(),
-                scores=flat_cls[i].detach().sigmoid())
-            gts = InstanceData(
-                bboxes=gt_boxes,
-                labels=gt_boxes.new_zeros(gt_boxes.shape[0],
-                                          dtype=torch.long))
-            result = self.assigner.assign(pred, gts)
-            pos = result.gt_inds > 0
-            if pos.any():
-                cls_targets[i, pos] = 1.0
-                pos_boxes.append(flat_boxes[i][pos])
-                pos_targets.append(gt_boxes[result.gt_inds[pos] - 1])
+    @staticmethod
+    def _points_inside(priors: Tensor, gt_boxes: Tensor) -> Tensor:
+        """(P, ) bool: the point lies strictly inside some gt box."""
+        if gt_boxes.numel() == 0:
+            return priors.new_zeros(priors.shape[0], dtype=torch.bool)
+        x, y = priors[:, 0:1], priors[:, 1:2]
+        return ((x > gt_boxes[:, 0]) & (x < gt_boxes[:, 2]) &
+                (y > gt_boxes[:, 1]) & (y < gt_boxes[:, 3])).any(1)
 
-        num_pos = sum(p.shape[0] for p in pos_boxes)
-        avg = max(float(num_pos), 1.0)
-        loss_cls = self.loss_cls(
-            flat_cls.reshape(-1, 1), cls_targets.reshape(-1, 1),
-            avg_factor=avg)
-        if num_pos > 0:
-            loss_bbox = self.loss_bbox(
-                torch.cat(pos_boxes), torch.cat(pos_targets), avg_factor=avg)
-        else:
-            loss_bbox = flat_boxes.sum() * 0.0
-        s = torch.cat(inside_scores)
-        if s.numel() > 0 and self.loss_inside_weight > 0:
+    def _assign_positives(self, priors: Tensor, cls_logits: Tensor,
+                          boxes: Tensor, gt_boxes: Tensor
+                          ) -> Optional[Tuple[Tensor, Tensor]]:
+        """Assign one image's points to its (non-empty) gt boxes; return
+        the positive mask and the gt box of each positive, or None."""
+        pred = InstanceData(
+            priors=torch.cat([priors, priors], dim=1),  # (x, y, x, y)
+            bboxes=boxes.detach(),
+            scores=cls_logits.detach().sigmoid())
+        gts = InstanceData(
+            bboxes=gt_boxes,
+            labels=gt_boxes.new_zeros(gt_boxes.shape[0], dtype=torch.long))
+        result = self.assigner.assign(pred, gts)
+        pos = result.gt_inds > 0
+        if not pos.any():
+            return None
+        return pos, gt_boxes[result.gt_inds[pos] - 1]
+
+    def _loss_inside(self, scores: Tensor, targets: Tensor,
+                     flat_score: Tensor) -> Tensor:
+        """Binary cross entropy of the selected points' uncertainty scores
+        against "inside a gt box" (zero when nothing is selected)."""
+        if scores.numel() > 0 and self.loss_inside_weight > 0:
             # the scores are probabilities (eq. 5); CUDA autocast refuses
             # binary_cross_entropy on half tensors, so it runs in fp32
-            with torch.autocast(device_type=s.device.type, enabled=False):
+            with torch.autocast(device_type=scores.device.type,
+                                enabled=False):
                 loss_inside = F.binary_cross_entropy(
-                    s.float().clamp(1e-6, 1 - 1e-6),
-                    torch.cat(inside_targets).float())
-            loss_inside = self.loss_inside_weight * loss_inside
-        else:
-            loss_inside = flat_score.sum() * 0.0
-        return dict(
-            loss_aux_cls=loss_cls,
-            loss_aux_bbox=loss_bbox,
-            loss_aux_inside=loss_inside)
+                    scores.float().clamp(1e-6, 1 - 1e-6), targets.float())
+            return self.loss_inside_weight * loss_inside
+        return flat_score.sum() * 0.0

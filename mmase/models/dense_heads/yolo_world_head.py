@@ -363,17 +363,8 @@ class YOLOWorldHead(BaseDenseHead):
         vocab_sizes = self._vocab_sizes(txt_masks, B, N, cls_flat.device)
         col = torch.arange(N, device=cls_flat.device)
         valid_cols = col[None, :] < vocab_sizes[:, None]  # (B, N)
-        gt_bboxes_list, gt_labels_list = [], []
-        for i, gt in enumerate(batch_gt_instances):
-            n_i = int(vocab_sizes[i])
-            labels = gt.labels.long()
-            if labels.numel() and int(labels.max()) >= n_i:
-                raise ValueError(
-                    f'{type(self).__name__}: image {i} has gt label '
-                    f'{int(labels.max())} but its vocabulary has only '
-                    f'{n_i} texts (field `gt_instances.labels`)')
-            gt_bboxes_list.append(get_box_tensor(gt.bboxes).float())
-            gt_labels_list.append(labels)
+        gt_bboxes_list, gt_labels_list = self._gt_lists(
+            batch_gt_instances, vocab_sizes)
 
         cls_targets = cls_flat.new_zeros((B, A, N))
         if hasattr(self.assigner, 'assign_batch'):
@@ -391,29 +382,56 @@ class YOLOWorldHead(BaseDenseHead):
             cls_flat, cls_targets, weight=cls_weight, avg_factor=avg_factor)
 
         if pos_mask.any():
-            gt_bboxes = pos_gt_bboxes
-            weights = pos_weights
-            loss_bbox = self.loss_bbox(
-                pred_bboxes[pos_mask],
-                gt_bboxes,
-                weight=weights,
-                avg_factor=avg_factor)
-            pos_strides = strides[None].expand(B, -1)[pos_mask]
-            pos_points = points[None].expand(B, -1, -1)[pos_mask]
-            target_ltrb = self.bbox_coder.encode(
-                pos_points / pos_strides[:, None],
-                gt_bboxes / pos_strides[:, None],
-                max_dis=self.reg_max - 1,
-                eps=0.01)
-            loss_dfl = self.loss_dfl(
-                dists[pos_mask].reshape(-1, self.reg_max),
-                target_ltrb.reshape(-1),
-                weight=weights[:, None].expand(-1, 4).reshape(-1),
-                avg_factor=avg_factor)
+            loss_bbox, loss_dfl = self._box_losses(
+                pred_bboxes, dists, priors, pos_mask, pos_gt_bboxes,
+                pos_weights, avg_factor)
         else:
             loss_bbox = ltrb.sum() * 0
             loss_dfl = dists.sum() * 0
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_dfl=loss_dfl)
+
+    def _gt_lists(self, batch_gt_instances: InstanceList,
+                  vocab_sizes: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """Gt boxes (float) and labels of every image; a label outside the
+        image's vocabulary is an error naming the image."""
+        gt_bboxes_list, gt_labels_list = [], []
+        for i, gt in enumerate(batch_gt_instances):
+            n_i = int(vocab_sizes[i])
+            labels = gt.labels.long()
+            if labels.numel() and int(labels.max()) >= n_i:
+                raise ValueError(
+                    f'{type(self).__name__}: image {i} has gt label '
+                    f'{int(labels.max())} but its vocabulary has only '
+                    f'{n_i} texts (field `gt_instances.labels`)')
+            gt_bboxes_list.append(get_box_tensor(gt.bboxes).float())
+            gt_labels_list.append(labels)
+        return gt_bboxes_list, gt_labels_list
+
+    def _box_losses(self, pred_bboxes: Tensor, dists: Tensor, priors: Tensor,
+                    pos_mask: Tensor, gt_bboxes: Tensor, weights: Tensor,
+                    avg_factor: Tensor) -> Tuple[Tensor, Tensor]:
+        """IoU loss of the positive boxes and DFL of their distance
+        distributions against the gt distances in stride units."""
+        B = pred_bboxes.shape[0]
+        points, strides = priors[:, :2], priors[:, 2]
+        loss_bbox = self.loss_bbox(
+            pred_bboxes[pos_mask],
+            gt_bboxes,
+            weight=weights,
+            avg_factor=avg_factor)
+        pos_strides = strides[None].expand(B, -1)[pos_mask]
+        pos_points = points[None].expand(B, -1, -1)[pos_mask]
+        target_ltrb = self.bbox_coder.encode(
+            pos_points / pos_strides[:, None],
+            gt_bboxes / pos_strides[:, None],
+            max_dis=self.reg_max - 1,
+            eps=0.01)
+        loss_dfl = self.loss_dfl(
+            dists[pos_mask].reshape(-1, self.reg_max),
+            target_ltrb.reshape(-1),
+            weight=weights[:, None].expand(-1, 4).reshape(-1),
+            avg_factor=avg_factor)
+        return loss_bbox, loss_dfl
 
     def _assign_batched(self, cls_flat: Tensor, pred_bboxes: Tensor,
                         points: Tensor, vocab_sizes: Tensor,

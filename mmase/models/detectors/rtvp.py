@@ -8,7 +8,7 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.logging import MMLogger
 from mmdet.structures import SampleList
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptConfigType
 from torch import Tensor
 
 from ..utils import probe_outputs
@@ -64,10 +64,8 @@ class RTVP(YOLOWorldDetector):
     from the modules before them are filled in when missing.
 
     Args:
-        backbone (dict): Image backbone config.
-        text_encoder (dict): Text encoder config.
-        neck (dict): Neck config.
-        bbox_head (dict): Head config.
+        *args: :class:`YOLOWorldDetector` arguments (``backbone``,
+            ``text_encoder``, ``neck``, ``bbox_head``, ...).
         sam_backbone (dict, optional): :class:`MobileSAMViT` config; None
             disables the whole RTVP branch (plain YOLO-World).
         expert (dict, optional): Expert CNN config; its first three outputs
@@ -86,10 +84,7 @@ class RTVP(YOLOWorldDetector):
     """
 
     def __init__(self,
-                 backbone: ConfigType,
-                 text_encoder: ConfigType,
-                 neck: ConfigType,
-                 bbox_head: ConfigType,
+                 *args,
                  sam_backbone: OptConfigType = None,
                  expert: OptConfigType = None,
                  domain_adapter: OptConfigType = None,
@@ -97,21 +92,8 @@ class RTVP(YOLOWorldDetector):
                  aux_head: OptConfigType = None,
                  interaction: OptConfigType = None,
                  interaction_position: str = 'backbone',
-                 data_preprocessor: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None,
                  **kwargs) -> None:
-        super().__init__(
-            backbone=backbone,
-            text_encoder=text_encoder,
-            neck=neck,
-            bbox_head=bbox_head,
-            data_preprocessor=data_preprocessor,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(*args, **kwargs)
         if interaction_position not in ('backbone', 'neck'):
             raise ValueError('RTVP: interaction_position must be "backbone" '
                              f'or "neck", got "{interaction_position}"')
@@ -143,27 +125,46 @@ class RTVP(YOLOWorldDetector):
             raise ValueError('RTVP: expert and domain_adapter go together '
                              '(set both or neither)')
         if expert is not None:
-            self.expert = MODELS.build(expert)
-            self.expert.requires_grad_(False)
-            self.expert.eval()
-            if not self._has_pretrained_init(expert):
-                MMLogger.get_current_instance().warning(
-                    'RTVP: the expert CNN has no pre-trained weights '
-                    '(`model.expert.init_cfg` is not a Pretrained '
-                    'checkpoint), so the domain loss distils a random '
-                    'network. Pre-train it on the seen classes first '
-                    '(configs/rtvp/README.md, stage 1).')
-            expert_ch = [
-                f.shape[1] for f in probe_outputs(self.expert)[:3]
-            ]
-            domain_adapter = copy.deepcopy(domain_adapter)
-            domain_adapter.setdefault('sam_channels', sam_ch[:3])
-            domain_adapter.setdefault('neck_channels', sam_ch[3])
-            domain_adapter.setdefault('expert_channels', expert_ch)
-            self.domain_adapter = MODELS.build(domain_adapter)
-            prompt_ch = list(self.domain_adapter.out_channels)
-            prompt_st = list(self.domain_adapter.expert_strides)
+            prompt_ch, prompt_st = self._build_domain_branch(
+                expert, domain_adapter, sam_ch)
+        prompt_ch = self._build_prompt_heads(prompt_refiner, aux_head,
+                                             prompt_ch, prompt_st)
+        if interaction is not None:
+            self._build_interaction(interaction, prompt_ch)
+        self.prompt_channels = prompt_ch
+        self.prompt_strides = prompt_st
 
+    # ---------------------------------------------------------------- build
+    def _build_domain_branch(self, expert: ConfigType,
+                             domain_adapter: ConfigType, sam_ch: List[int]
+                             ) -> Tuple[List[int], List[int]]:
+        """Build the frozen expert and the domain adapter (its SAM and
+        expert channels filled in); return the coarse prompts' channels and
+        strides."""
+        self.expert = MODELS.build(expert)
+        self.expert.requires_grad_(False)
+        self.expert.eval()
+        if not self._has_pretrained_init(expert):
+            MMLogger.get_current_instance().warning(
+                'RTVP: the expert CNN has no pre-trained weights '
+                '(`model.expert.init_cfg` is not a Pretrained '
+                'checkpoint), so the domain loss distils a random '
+                'network. Pre-train it on the seen classes first '
+                '(configs/rtvp/README.md, stage 1).')
+        expert_ch = [f.shape[1] for f in probe_outputs(self.expert)[:3]]
+        domain_adapter = copy.deepcopy(domain_adapter)
+        domain_adapter.setdefault('sam_channels', sam_ch[:3])
+        domain_adapter.setdefault('neck_channels', sam_ch[3])
+        domain_adapter.setdefault('expert_channels', expert_ch)
+        self.domain_adapter = MODELS.build(domain_adapter)
+        return (list(self.domain_adapter.out_channels),
+                list(self.domain_adapter.expert_strides))
+
+    def _build_prompt_heads(self, prompt_refiner: OptConfigType,
+                            aux_head: OptConfigType, prompt_ch: List[int],
+                            prompt_st: List[int]) -> List[int]:
+        """Build the refiner and the auxiliary head on the coarse prompts;
+        return the channels of the prompts given to the interaction."""
         if prompt_refiner is not None:
             prompt_refiner = copy.deepcopy(prompt_refiner)
             prompt_refiner.setdefault('in_channels', prompt_ch)
@@ -177,19 +178,22 @@ class RTVP(YOLOWorldDetector):
             aux_head.setdefault('in_channels', prompt_ch)
             aux_head.setdefault('strides', prompt_st)
             self.aux_head = MODELS.build(aux_head)
-        if interaction is not None:
-            interaction = copy.deepcopy(interaction)
-            if self.interaction_position == 'backbone':
-                img_ch = [f.shape[1] for f in probe_outputs(self.backbone)]
-            else:
-                img_ch = self._neck_channels()
-            interaction.setdefault('img_channels', img_ch)
-            interaction.setdefault('prompt_channels', prompt_ch)
-            interaction.setdefault('text_channels',
-                                   int(self.text_encoder.embed_dim))
-            self.interaction = MODELS.build(interaction)
-        self.prompt_channels = prompt_ch
-        self.prompt_strides = prompt_st
+        return prompt_ch
+
+    def _build_interaction(self, interaction: ConfigType,
+                           prompt_ch: List[int]) -> None:
+        """Build the text-visual interaction for the image levels at
+        ``interaction_position``."""
+        interaction = copy.deepcopy(interaction)
+        if self.interaction_position == 'backbone':
+            img_ch = [f.shape[1] for f in probe_outputs(self.backbone)]
+        else:
+            img_ch = self._neck_channels()
+        interaction.setdefault('img_channels', img_ch)
+        interaction.setdefault('prompt_channels', prompt_ch)
+        interaction.setdefault('text_channels',
+                               int(self.text_encoder.embed_dim))
+        self.interaction = MODELS.build(interaction)
 
     # ------------------------------------------------------------- helpers
     @staticmethod
