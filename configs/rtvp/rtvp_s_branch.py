@@ -30,12 +30,14 @@ rtvp_sam_backbone = dict(
     # the detector's preprocessor gives RGB / 255; SAM re-normalises
     in_mean=[0., 0., 0.],
     in_std=[255., 255., 255.])
-rtvp_expert = dict(
+# YOLOv8-S CSP-Darknet: the expert (strides 4/8/16) and, with SyncBN, the
+# detector's backbone of the COCO / LVIS configs (rtvp_backbone)
+rtvp_csp_darknet_s = dict(
     type='YOLOv8CSPDarknet',
     deepen_factor=0.33,
     widen_factor=0.5,
-    last_stage_out_channels=1024,
-    out_indices=(1, 2, 3))
+    last_stage_out_channels=1024)
+rtvp_expert = dict(rtvp_csp_darknet_s, out_indices=(1, 2, 3))
 rtvp_domain_adapter = dict(
     type='ExpertDomainAdapter',
     expert_strides=(4, 8, 16),
@@ -90,10 +92,7 @@ rtvp_data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_size_divisor=32)
 rtvp_backbone = dict(
-    type='YOLOv8CSPDarknet',
-    deepen_factor=0.33,
-    widen_factor=0.5,
-    last_stage_out_channels=1024,
+    rtvp_csp_darknet_s,
     norm_cfg=dict(type='SyncBN', momentum=0.03, eps=0.001))
 rtvp_text_encoder = dict(
     type='HFTextEncoder',

@@ -14,14 +14,6 @@ def tiny_bert(tmp_path_factory):
     return make_tiny_bert(str(tmp_path_factory.mktemp('bert')))
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class _BranchRecorder(Hook):
     """Copies the adaptation branch's state after every iteration, after
     the other hooks."""
