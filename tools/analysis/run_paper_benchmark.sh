@@ -34,7 +34,7 @@
 # differs from the first row's by more than both spreads. The estimate of
 # the wall time is printed first (measured on a quiet 2-core machine).
 # Environment knobs (defaults in brackets):
-#   EPOCHS [6: the demo configs' own]  SEEDS [3]  TRAIN_IMAGES [all]
+#   EPOCHS [4: the demo configs' own]  SEEDS [3]  TRAIN_IMAGES [all]
 #   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV (tools/install.sh),
 #   else python]
 #   MODELS ["rtvp yolo_world glip rtmdet"]  THREADS [OMP threads, 2]
@@ -46,7 +46,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DEFAULT_PY="${MMASE_VENV:-$HOME/.local/share/mmase/venv}/bin/python"
 PY=${PY:-$([ -x "$DEFAULT_PY" ] && echo "$DEFAULT_PY" || echo python)}
-EPOCHS=${EPOCHS:-6}
+EPOCHS=${EPOCHS:-4}
 SEEDS=${SEEDS:-3}
 TRAIN_IMAGES=${TRAIN_IMAGES:-}
 DATA=data/mmio_synth
