@@ -13,10 +13,11 @@
 #   of 2.9x). Its weights stay frozen; only the adapters train.
 # - The expert CNN is an EfficientNet-Lite0 like the detector's backbone.
 #   Its seen-class pre-training (the paper's first stage) is the
-#   YOLO-World-N demo itself; tools/run_demo.sh trains that first and
-#   passes its checkpoint:
+#   YOLO-World-N demo itself: tools/run_demo.sh starts it first and, once
+#   it has saved its first epoch, passes that checkpoint (the two trainings
+#   then overlap on the two cores):
 #     --cfg-options model.expert.init_cfg.type=Pretrained \
-#       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_n_mmio_demo/epoch_4.pth \
+#       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_n_mmio_demo/expert_epoch_1.pth \
 #       model.expert.init_cfg.prefix=backbone.
 #   Without it the expert is random and a WARNING says so. It is frozen
 #   while RTVP trains.

@@ -16,9 +16,12 @@
 #                              branch)
 #   rtvp         RTVP-N        configs/rtvp/rtvp_mmio_demo.py  zero-shot;
 #                              its expert is the backbone of the same seed's
-#                              YOLO-World-N (the paper's first stage)
+#                              YOLO-World-N after its first epoch (the
+#                              paper's first stage, as in tools/run_demo.sh)
 #   glip         GLIP-T demo   configs/glip/glip_t_mmio_demo.py (tiny random
 #                              BERT, so no language prior)
+#   yolov8       YOLOv8-S      configs/yolo/yolov8_s_mmio_closed_demo.py
+#                              closed split (table 2a)
 #   rtmdet       RTMDet-S      configs/yolo/rtmdet_s_mmio_closed_demo.py
 #                              closed split (table 2a)
 # and, when named in MODELS: yolo_world_s (yolo_world_s_mmio_demo.py, half
@@ -34,10 +37,11 @@
 # differs from the first row's by more than both spreads. The estimate of
 # the wall time is printed first (measured on a quiet 2-core machine).
 # Environment knobs (defaults in brackets):
-#   EPOCHS [4: the demo configs' own]  SEEDS [3]  TRAIN_IMAGES [all]
+#   EPOCHS [4: the demo configs' own]  SEEDS [3]  FIRST_SEED [0: seeds
+#   FIRST_SEED .. FIRST_SEED+SEEDS-1; split seeds over parallel runs]  TRAIN_IMAGES [all]
 #   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV (tools/install.sh),
 #   else python]
-#   MODELS ["rtvp yolo_world glip rtmdet"]  THREADS [OMP threads, 2]
+#   MODELS ["yolo_world rtvp glip yolov8 rtmdet"]  THREADS [OMP threads, 2]
 # The configs read data/mmio_synth (rendered here when missing).
 # Outputs: OUT/<model>/ (logs, checkpoint, test metrics), OUT/table2b.csv,
 # OUT/table2a.csv, OUT/curves_<model>.png.
@@ -48,10 +52,11 @@ DEFAULT_PY="${MMASE_VENV:-$HOME/.local/share/mmase/venv}/bin/python"
 PY=${PY:-$([ -x "$DEFAULT_PY" ] && echo "$DEFAULT_PY" || echo python)}
 EPOCHS=${EPOCHS:-4}
 SEEDS=${SEEDS:-3}
+FIRST_SEED=${FIRST_SEED:-0}
 TRAIN_IMAGES=${TRAIN_IMAGES:-}
 DATA=data/mmio_synth
 OUT=${OUT:-work_dirs/paper_benchmark}
-MODELS=${MODELS:-"yolo_world rtvp glip rtmdet"}
+MODELS=${MODELS:-"yolo_world rtvp glip yolov8 rtmdet"}
 export OMP_NUM_THREADS=${THREADS:-2}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 
@@ -62,18 +67,23 @@ declare -A CONFIG=(
   [glip]=configs/glip/glip_t_mmio_demo.py
   [gdino]=configs/grounding_dino/grounding_dino_t_mmio_demo.py
   [rtmdet]=configs/yolo/rtmdet_s_mmio_closed_demo.py
+  [yolov8]=configs/yolo/yolov8_s_mmio_closed_demo.py
 )
+# closed-set detectors: one test pass, table 2a
+CLOSED=" rtmdet yolov8 "
 declare -A LABEL=(
   [rtvp]=RTVP-N [yolo_world]=YOLO-World-N [yolo_world_s]=YOLO-World-S
   [glip]=GLIP-T-demo [gdino]=Grounding-DINO-T-demo [rtmdet]=RTMDet-S
+  [yolov8]=YOLOv8-S
 )
 # The YOLO-World/RTVP demos recompute the BN statistics (PreciseBNHook, the
 # second custom hook) every `max_epochs` epochs; keep that at the end of the
 # shortened schedule.
 declare -A EXTRA=(
   [rtvp]="custom_hooks.1.interval=$EPOCHS"
-  [yolo_world]="custom_hooks.1.interval=$EPOCHS"
+  [yolo_world]="custom_hooks.1.interval=$EPOCHS default_hooks.checkpoint.interval=1 default_hooks.checkpoint.max_keep_ckpts=-1"
   [yolo_world_s]="custom_hooks.1.interval=$EPOCHS"
+  [yolov8]="custom_hooks.1.interval=$EPOCHS"
 )
 
 if [ ! -f "$DATA/annotations/instances_zs_test.json" ]; then
@@ -88,12 +98,12 @@ fi
 
 # quiet 2-core seconds per epoch (train) and per test pass, for the estimate
 declare -A EPOCH_S=([rtvp]=116 [yolo_world]=52 [yolo_world_s]=90 [glip]=200
-                    [gdino]=570 [rtmdet]=160)
+                    [gdino]=570 [rtmdet]=160 [yolov8]=180)
 declare -A TEST_S=([rtvp]=48 [yolo_world]=32 [yolo_world_s]=40 [glip]=49
-                   [gdino]=60 [rtmdet]=31)
+                   [gdino]=60 [rtmdet]=31 [yolov8]=35)
 est=0
 for m in $MODELS; do
-  passes=$([ "$m" = rtmdet ] && echo 1 || echo 2)
+  passes=$([[ "$CLOSED" == *" $m "* ]] && echo 1 || echo 2)
   est=$(( est + SEEDS * (EPOCHS * ${EPOCH_S[$m]:-120} + passes * ${TEST_S[$m]:-40}) ))
 done
 echo "== estimate: about $(( est / 60 )) min on a quiet 2-core CPU ($SEEDS seed(s), $EPOCHS epoch(s), models: $MODELS)"
@@ -107,7 +117,7 @@ for m in $MODELS; do
   cfg=${CONFIG[$m]:?unknown model $m (one of: ${!CONFIG[*]})}
   dirs=()
   unseen_dirs=()
-  for seed in $(seq 0 $(( SEEDS - 1 ))); do
+  for seed in $(seq "$FIRST_SEED" $(( FIRST_SEED + SEEDS - 1 ))); do
     wd="$OUT/$m/seed$seed"
     mkdir -p "$wd"
     opts=(train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval=1000
@@ -117,7 +127,7 @@ for m in $MODELS; do
           test_dataloader.num_workers=1)
     [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
     [ -n "${EXTRA[$m]:-}" ] && opts+=(${EXTRA[$m]})
-    stage1="$OUT/yolo_world/seed$seed/epoch_$EPOCHS.pth"
+    stage1="$OUT/yolo_world/seed$seed/epoch_1.pth"
     if [ "$m" = rtvp ] && [ -f "$stage1" ]; then
       # the paper's first stage: the seen-class YOLO-World-N of this seed
       # gives RTVP its pre-trained expert
@@ -138,7 +148,7 @@ for m in $MODELS; do
       || { echo "testing $m failed, see $wd.test.log"; tail -20 "$wd.test.log"; exit 1; }
     test_s=$(( $(date +%s) - start ))
     dirs+=("$wd")
-    if [ "$m" != rtmdet ]; then
+    if [[ "$CLOSED" != *" $m "* ]]; then
       "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd/unseen_only" \
         --cfg-options test_dataloader.dataset.vocabulary=unseen \
         > "$wd.test_unseen_only.log" 2>&1 \
@@ -151,7 +161,7 @@ for m in $MODELS; do
     --title "${LABEL[$m]}" > /dev/null \
     || echo "warning: no loss curves for $m (see tools/analysis/plot_logs.py)"
   joined=$(IFS=,; echo "${dirs[*]}")
-  if [ "$m" = rtmdet ]; then
+  if [[ "$CLOSED" == *" $m "* ]]; then
     CLOSED_RUNS+=("${LABEL[$m]}=$joined")
   else
     ZS_RUNS+=("${LABEL[$m]}=$joined")
@@ -171,7 +181,7 @@ if [ ${#ZS_RUNS[@]} -gt 0 ]; then
 fi
 if [ ${#CLOSED_RUNS[@]} -gt 0 ]; then
   echo
-  echo "Table 2a (MMIO closed split) for the closed-set baseline"
+  echo "Table 2a (MMIO closed split) for the closed-set baselines"
   "$PY" tools/analysis/paper_table.py --table 2a --runs "${CLOSED_RUNS[@]}" \
     --out "$OUT/table2a.csv"
 fi
