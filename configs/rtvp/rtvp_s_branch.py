@@ -7,12 +7,12 @@
 #   (keys `image_encoder.*`; only the image encoder is loaded). The encoder
 #   is frozen, as in the paper.
 # - Expert CNN: a YOLOv8-S CSP-Darknet (strides 4/8/16 = stem, stage 1,
-#   stage 2 targets). The paper pre-trains it on the seen classes. Do it by
-#   training `configs/yolo_world/yolo_world_s_mmio.py` (zero-shot split:
-#   seen classes only; `rtvp_mmio_closed.py`: the closed train split) and
-#   pass the checkpoint with
+#   stage 2 targets). The paper pre-trains it on the seen classes as a
+#   closed-set YOLOv8-S detector: `configs/yolo/yolov8_s_mmio_seen.py`
+#   (zero-shot training images, seen-class labels, selected on zs_val).
+#   Pass its checkpoint with
 #     --cfg-options model.expert.init_cfg.type=Pretrained \
-#       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_s_mmio/epoch_200.pth \
+#       model.expert.init_cfg.checkpoint=work_dirs/yolov8_s_mmio_seen/best_zs_seen_bbox_mAP_epoch_N.pth \
 #       model.expert.init_cfg.prefix=backbone.
 #   (its `backbone.*` weights become the expert). The expert is frozen while
 #   RTVP trains (a fixed teacher of the domain loss; see RTVP's docstring
