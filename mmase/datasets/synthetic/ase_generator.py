@@ -145,49 +145,29 @@ def _inside(region: Optional[dict], x: np.ndarray, y: np.ndarray,
         np.ones(np.broadcast(x, y).shape, bool)
 
 
-def render_pattern(label: str,
-                   rng: np.random.Generator,
-                   img_size: int = 224,
-                   strength: float = 1.0,
-                   region: Optional[dict] = None) -> Tuple[np.ndarray, dict]:
-    """Render one pink-dot AOI image.
+def _apply_class_change(label: str, rng: np.random.Generator,
+                        dots: Dict[str, np.ndarray], inside: np.ndarray,
+                        region: Optional[dict], s: float, pitch: float,
+                        radius: float, alpha: float, size: int) -> tuple:
+    """The class's change of the dots inside its region.
 
     Args:
-        label (str): Class name (one of :data:`CLASSES`).
+        label (str): Class name.
         rng (np.random.Generator): Random generator.
-        img_size (int): Square size in pixels. Defaults to 224.
-        strength (float): Scale of the class-specific change.
-            Defaults to 1.0.
-        region (dict, optional): The changed region, ``{'kind': 'whole'}``,
-            ``{'kind': 'disc', 'center': [x, y], 'radius': r}`` or
-            ``{'kind': 'band', 'side': 'left', 'width': w}`` (pixels).
-            Defaults to None (drawn at random; none for ``normal``).
+        dots (dict): Lattice dots: centres ``x``, ``y``, radii ``r`` and
+            intensities ``a`` (pixels, arrays of equal length).
+        inside (np.ndarray): Which dots lie in the region.
+        region (dict, optional): The changed region.
+        s (float): This sample's strength.
+        pitch (float): Lattice pitch (pixels).
+        radius (float): Nominal dot radius (pixels).
+        alpha (float): Nominal dot intensity.
+        size (int): Image size (pixels).
 
     Returns:
-        tuple[np.ndarray, dict]: uint8 RGB image and the pattern's ground
-        truth (``region``, ``strength`` of this sample; None for normal).
+        tuple: The changed ``(x, y, r, a)`` arrays.
     """
-    if label not in CLASSES:
-        raise ValueError(f'unknown ASE class {label!r}, expected one of '
-                         f'{CLASSES}')
-    k = 4  # supersampling
-    size = img_size
-    pitch = size / GRID_DOTS * rng.uniform(0.96, 1.04)
-    radius = pitch * 0.25 * rng.uniform(0.9, 1.1)
-    alpha = rng.uniform(0.82, 1.0)
-    ox, oy = rng.uniform(0, pitch, 2)
-    if label == 'normal':
-        region = None
-    elif region is None:
-        region = _region(rng, size, label)
-    s = float(strength * rng.uniform(0.4, 1.2)) if region else 0.
-
-    gx, gy = np.meshgrid(np.arange(ox - pitch, size + pitch, pitch),
-                         np.arange(oy - pitch, size + pitch, pitch))
-    xs, ys = gx.ravel(), gy.ravel()
-    inside = _inside(region, xs, ys, size)
-    rs = radius * rng.uniform(0.92, 1.08, xs.size)
-    alphas = alpha * rng.uniform(0.9, 1.0, xs.size)
+    xs, ys, rs, alphas = dots['x'], dots['y'], dots['r'], dots['a']
     if label == 'shifted pattern':
         ang = rng.uniform(0, 2 * np.pi)
         shift = min(0.45, 0.4 * s) * pitch
@@ -213,9 +193,15 @@ def render_pattern(label: str,
             0.92, 1.08, int(fin.sum()))])
         alphas = np.concatenate([alphas[keep], alpha * rng.uniform(
             0.9, 1.0, int(fin.sum()))])
-    xs = xs + rng.normal(0, 0.04 * pitch, xs.size)
-    ys = ys + rng.normal(0, 0.04 * pitch, ys.size)
+    return xs, ys, rs, alphas
 
+
+def _paint_dots(xs: np.ndarray, ys: np.ndarray, rs: np.ndarray,
+                alphas: np.ndarray, size: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """Pink dots drawn 4x supersampled on the background, with
+    illumination falloff and sensor noise as in AOI captures."""
+    k = 4  # supersampling
     canvas = np.zeros((size * k, size * k), np.float32)
     for x, y, r, a in zip(xs, ys, rs, alphas):
         if a > 0:
@@ -226,11 +212,60 @@ def render_pattern(label: str,
     bg = BACKGROUND + rng.uniform(-4, 4, 3)
     pink = PINK + rng.uniform(-8, 8, 3)
     img = bg * (1 - canvas[..., None]) + pink * canvas[..., None]
-    # illumination falloff and sensor noise as in AOI captures
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     vign = 1 - 0.06 * ((xx - 0.5)**2 + (yy - 0.5)**2) * rng.uniform(0.5, 2)
     img = img * vign[..., None] + rng.normal(0, 3.0, img.shape)
-    img = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def render_pattern(label: str,
+                   rng: np.random.Generator,
+                   img_size: int = 224,
+                   strength: float = 1.0,
+                   region: Optional[dict] = None) -> Tuple[np.ndarray, dict]:
+    """Render one pink-dot AOI image.
+
+    Args:
+        label (str): Class name (one of :data:`CLASSES`).
+        rng (np.random.Generator): Random generator.
+        img_size (int): Square size in pixels. Defaults to 224.
+        strength (float): Scale of the class-specific change.
+            Defaults to 1.0.
+        region (dict, optional): The changed region, ``{'kind': 'whole'}``,
+            ``{'kind': 'disc', 'center': [x, y], 'radius': r}`` or
+            ``{'kind': 'band', 'side': 'left', 'width': w}`` (pixels).
+            Defaults to None (drawn at random; none for ``normal``).
+
+    Returns:
+        tuple[np.ndarray, dict]: uint8 RGB image and the pattern's ground
+        truth (``region``, ``strength`` of this sample; None for normal).
+    """
+    if label not in CLASSES:
+        raise ValueError(f'unknown ASE class {label!r}, expected one of '
+                         f'{CLASSES}')
+    size = img_size
+    pitch = size / GRID_DOTS * rng.uniform(0.96, 1.04)
+    radius = pitch * 0.25 * rng.uniform(0.9, 1.1)
+    alpha = rng.uniform(0.82, 1.0)
+    ox, oy = rng.uniform(0, pitch, 2)
+    if label == 'normal':
+        region = None
+    elif region is None:
+        region = _region(rng, size, label)
+    s = float(strength * rng.uniform(0.4, 1.2)) if region else 0.
+
+    gx, gy = np.meshgrid(np.arange(ox - pitch, size + pitch, pitch),
+                         np.arange(oy - pitch, size + pitch, pitch))
+    xs, ys = gx.ravel(), gy.ravel()
+    inside = _inside(region, xs, ys, size)
+    rs = radius * rng.uniform(0.92, 1.08, xs.size)
+    alphas = alpha * rng.uniform(0.9, 1.0, xs.size)
+    xs, ys, rs, alphas = _apply_class_change(
+        label, rng, dict(x=xs, y=ys, r=rs, a=alphas), inside, region, s,
+        pitch, radius, alpha, size)
+    xs = xs + rng.normal(0, 0.04 * pitch, xs.size)
+    ys = ys + rng.normal(0, 0.04 * pitch, ys.size)
+    img = _paint_dots(xs, ys, rs, alphas, size, rng)
     return img, dict(region=region, strength=round(s, 4))
 
 
@@ -304,6 +339,42 @@ def _stratified(labels: List[int], ratios=(0.6, 0.2, 0.2),
     return out
 
 
+def _write_sample(root: str, fname: str, name: str,
+                  rng: np.random.Generator, img_size: int, strength: float,
+                  unreliable_ratio: float) -> Tuple[dict, bool, dict]:
+    """Render one sample, write its image to ``root/fname``; its annotation
+    row, whether its record is faulty, and its pattern's ground truth."""
+    img, pattern = render_pattern(name, rng, img_size, strength)
+    faulty = bool(rng.random() < unreliable_ratio)
+    if faulty:  # the sensor measured another, defect-free board
+        other, _ = render_pattern('normal', rng, img_size, strength)
+        measured = measure_record_fields(other)
+    else:
+        measured = measure_record_fields(img)
+    rec = make_record(name, measured, rng)
+    if not cv2.imwrite(osp.join(root, fname),
+                       cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+        raise IOError(f'could not write {fname}')
+    return dict(img_path=fname, label=name, record=rec), faulty, pattern
+
+
+def _meta(rows: Dict[str, List[dict]], seed: int, img_size: int) -> dict:
+    """``meta.json``: classes, fields, the train split's numeric mean and
+    std (what a dataset normalises with) and class counts per split."""
+    train_num = np.array([[r['record'][f] for f in NUMERIC_FIELDS]
+                          for r in rows['train']], np.float64)
+    return dict(
+        classes=list(CLASSES), numeric_fields=list(NUMERIC_FIELDS),
+        text_fields=list(TEXT_FIELDS),
+        numeric_mean=[round(float(v), 4) for v in train_num.mean(0)],
+        numeric_std=[round(float(v), 4) for v in train_num.std(0) + 1e-6],
+        seed=seed, img_size=img_size,
+        class_counts={
+            s: {c: sum(r['label'] == c for r in rs) for c in CLASSES}
+            for s, rs in rows.items()
+        })
+
+
 def generate_ase(out_dir: str,
                  num_images: int = 455,
                  seed: int = 0,
@@ -347,22 +418,11 @@ def generate_ase(out_dir: str,
         os.makedirs(osp.join(tmp, 'images'))
         os.makedirs(osp.join(tmp, 'annotations'))
         for i, lab in enumerate(labels):
-            rng = np.random.default_rng([seed, 2, i])
-            name = CLASSES[lab]
-            img, pattern = render_pattern(name, rng, img_size, strength)
-            faulty = bool(rng.random() < unreliable_ratio)
-            if faulty:  # the sensor measured another, defect-free board
-                other, _ = render_pattern('normal', rng, img_size, strength)
-                measured = measure_record_fields(other)
-            else:
-                measured = measure_record_fields(img)
-            rec = make_record(name, measured, rng)
-            fname = f'images/{i:05d}.png'
-            if not cv2.imwrite(osp.join(tmp, fname),
-                               cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
-                raise IOError(f'could not write {fname}')
-            rows[splits[i]].append(
-                dict(img_path=fname, label=name, record=rec))
+            name, fname = CLASSES[lab], f'images/{i:05d}.png'
+            row, faulty, pattern = _write_sample(
+                tmp, fname, name, np.random.default_rng([seed, 2, i]),
+                img_size, strength, unreliable_ratio)
+            rows[splits[i]].append(row)
             truth.append(dict(img_path=fname, label=name,
                               split=splits[i], faulty_record=faulty,
                               **pattern))
@@ -371,19 +431,7 @@ def generate_ase(out_dir: str,
         for split, rs in rows.items():
             dump_jsonl_atomic(rs, osp.join(tmp, 'annotations',
                                            f'{split}.jsonl'))
-        train_num = np.array([[r['record'][f] for f in NUMERIC_FIELDS]
-                              for r in rows['train']], np.float64)
-        meta = dict(
-            classes=list(CLASSES), numeric_fields=list(NUMERIC_FIELDS),
-            text_fields=list(TEXT_FIELDS),
-            numeric_mean=[round(float(v), 4) for v in train_num.mean(0)],
-            numeric_std=[round(float(v), 4) for v in
-                         train_num.std(0) + 1e-6],
-            seed=seed, img_size=img_size,
-            class_counts={
-                s: {c: sum(r['label'] == c for r in rs) for c in CLASSES}
-                for s, rs in rows.items()
-            })
+        meta = _meta(rows, seed, img_size)
         dump_json_atomic(meta, osp.join(tmp, 'meta.json'), indent=2)
         dump_json_atomic(
             dict(seed=seed, strength=strength, img_size=img_size,

@@ -101,6 +101,90 @@ def _fail(source: str, where: str, msg: str):
     raise ValueError(f'{source}: {where}: {msg}')
 
 
+def _normalize_supercategories(raw: dict, source: str) -> dict:
+    """Check every supercategory's surface; fill ``product`` and ``weight``."""
+    supers = raw.get('supercategories')
+    if not isinstance(supers, dict) or not supers:
+        _fail(source, 'supercategories', 'missing or empty object')
+    out = {}
+    for sname, sc in supers.items():
+        sc = dict(sc or {})
+        surface = sc.get('surface')
+        if surface not in SURFACES:
+            _fail(source, f'supercategories.{sname}.surface',
+                  f'unknown surface {surface!r}; expected one of '
+                  f'{sorted(SURFACES)}')
+        sc.setdefault('product', sname)
+        sc.setdefault('weight', 1.0)
+        out[sname] = sc
+    return out
+
+
+def _normalize_sizes(raw: dict, source: str) -> dict:
+    """The default size buckets updated by the spec's, each ``[min, max]``."""
+    sizes = dict(DEFAULT_SIZES)
+    sizes.update(raw.get('sizes', {}))
+    for k, v in sizes.items():
+        if (not isinstance(v, (list, tuple)) or len(v) != 2
+                or not 0 < v[0] <= v[1]):
+            _fail(source, f'sizes.{k}', f'expected [min, max] > 0, got {v}')
+    return sizes
+
+
+def _check_class_attributes(c: dict, where: str, spec: dict,
+                            source: str) -> None:
+    """Shape, form, colour, size, supercategory and surfaces of one class
+    (``size`` and ``surfaces`` defaulted in place)."""
+    for key, allowed in (('shape', SHAPES), ('form', FORMS),
+                         ('color', tuple(COLORS))):
+        if c.get(key) not in allowed:
+            _fail(source, f'{where}.{key}',
+                  f'{c.get(key)!r} is not one of {list(allowed)}')
+    c.setdefault('size', 'small')
+    if c['size'] not in spec['sizes']:
+        _fail(source, f'{where}.size',
+              f'{c["size"]!r} is not one of {list(spec["sizes"])}')
+    if c.get('supercategory') not in spec['supercategories']:
+        _fail(source, f'{where}.supercategory',
+              f'{c.get("supercategory")!r} is not one of '
+              f'{list(spec["supercategories"])}')
+    c.setdefault('surfaces', [c['supercategory']])
+    for s in c['surfaces']:
+        if s not in spec['supercategories']:
+            _fail(source, f'{where}.surfaces',
+                  f'{s!r} is not a supercategory')
+
+
+def _normalize_class(c, i: int, spec: dict, names: Dict[str, int],
+                     source: str) -> dict:
+    """Check ``classes[i]`` and fill its defaults (not its descriptions).
+
+    ``names`` maps the names seen so far to their index; this class's name
+    is added.
+    """
+    where = f'classes[{i}]'
+    if not isinstance(c, dict):
+        _fail(source, where, 'expected an object')
+    c = dict(c)
+    if 'colour' in c and 'color' not in c:
+        c['color'] = c.pop('colour')
+    _check_class_attributes(c, where, spec, source)
+    c.setdefault('name', f"{c['color']} {c['form']} {c['shape']}")
+    if c['name'] in names:
+        _fail(source, f'{where}.name',
+              f'duplicate class name {c["name"]!r} (also '
+              f'classes[{names[c["name"]]}])')
+    names[c['name']] = i
+    c.setdefault('split', None)
+    if c['split'] not in (None, 'seen', 'unseen'):
+        _fail(source, f'{where}.split',
+              f"{c['split']!r} is not 'seen' or 'unseen'")
+    c['frequency'] = float(c.get('frequency', 1.0))
+    if c['frequency'] <= 0:
+        _fail(source, f'{where}.frequency', 'must be > 0')
+    return c
+
+
 def normalize_class_spec(raw: dict, source: str = '<spec>') -> dict:
     """Validate a spec dict (see module docstring) and fill its defaults.
 
@@ -113,28 +197,9 @@ def normalize_class_spec(raw: dict, source: str = '<spec>') -> dict:
     """
     if not isinstance(raw, dict):
         _fail(source, 'top level', 'expected a JSON object')
-    supers = raw.get('supercategories')
-    if not isinstance(supers, dict) or not supers:
-        _fail(source, 'supercategories', 'missing or empty object')
     spec = dict(raw)
-    spec['supercategories'] = {}
-    for sname, sc in supers.items():
-        sc = dict(sc or {})
-        surface = sc.get('surface')
-        if surface not in SURFACES:
-            _fail(source, f'supercategories.{sname}.surface',
-                  f'unknown surface {surface!r}; expected one of '
-                  f'{sorted(SURFACES)}')
-        sc.setdefault('product', sname)
-        sc.setdefault('weight', 1.0)
-        spec['supercategories'][sname] = sc
-    sizes = dict(DEFAULT_SIZES)
-    sizes.update(raw.get('sizes', {}))
-    for k, v in sizes.items():
-        if (not isinstance(v, (list, tuple)) or len(v) != 2
-                or not 0 < v[0] <= v[1]):
-            _fail(source, f'sizes.{k}', f'expected [min, max] > 0, got {v}')
-    spec['sizes'] = sizes
+    spec['supercategories'] = _normalize_supercategories(raw, source)
+    spec['sizes'] = _normalize_sizes(raw, source)
     dpi = raw.get('defects_per_image', [1, 6])
     if len(dpi) != 2 or not 1 <= dpi[0] <= dpi[1]:
         _fail(source, 'defects_per_image', f'expected [min, max], got {dpi}')
@@ -144,47 +209,11 @@ def normalize_class_spec(raw: dict, source: str = '<spec>') -> dict:
     classes = raw.get('classes')
     if not isinstance(classes, list) or not classes:
         _fail(source, 'classes', 'missing or empty list')
-    out: List[dict] = []
     names: Dict[str, int] = {}
-    for i, c in enumerate(classes):
-        where = f'classes[{i}]'
-        if not isinstance(c, dict):
-            _fail(source, where, 'expected an object')
-        c = dict(c)
-        if 'colour' in c and 'color' not in c:
-            c['color'] = c.pop('colour')
-        for key, allowed in (('shape', SHAPES), ('form', FORMS),
-                             ('color', tuple(COLORS))):
-            if c.get(key) not in allowed:
-                _fail(source, f'{where}.{key}',
-                      f'{c.get(key)!r} is not one of {list(allowed)}')
-        c.setdefault('size', 'small')
-        if c['size'] not in sizes:
-            _fail(source, f'{where}.size',
-                  f'{c["size"]!r} is not one of {list(sizes)}')
-        if c.get('supercategory') not in spec['supercategories']:
-            _fail(source, f'{where}.supercategory',
-                  f'{c.get("supercategory")!r} is not one of '
-                  f'{list(spec["supercategories"])}')
-        c.setdefault('surfaces', [c['supercategory']])
-        for s in c['surfaces']:
-            if s not in spec['supercategories']:
-                _fail(source, f'{where}.surfaces',
-                      f'{s!r} is not a supercategory')
-        c.setdefault('name', f"{c['color']} {c['form']} {c['shape']}")
-        if c['name'] in names:
-            _fail(source, f'{where}.name',
-                  f'duplicate class name {c["name"]!r} (also '
-                  f'classes[{names[c["name"]]}])')
-        names[c['name']] = i
-        c.setdefault('split', None)
-        if c['split'] not in (None, 'seen', 'unseen'):
-            _fail(source, f'{where}.split',
-                  f"{c['split']!r} is not 'seen' or 'unseen'")
-        c['frequency'] = float(c.get('frequency', 1.0))
-        if c['frequency'] <= 0:
-            _fail(source, f'{where}.frequency', 'must be > 0')
-        out.append(c)
+    out: List[dict] = [
+        _normalize_class(c, i, spec, names, source)
+        for i, c in enumerate(classes)
+    ]
     for c in out:
         if not c.get('descriptions'):
             c['descriptions'] = describe(c, spec)

@@ -22,7 +22,7 @@ Everything is deterministic per seed: image ``i`` draws from its own
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -60,6 +60,63 @@ def _sample_classes(spec: dict, surface: str, unseen_image: bool, n: int,
     return [draw(first_pool)] + [draw(rest_pool) for _ in range(n - 1)]
 
 
+def _draw_surface(spec: dict, rng: np.random.Generator,
+                  unseen_ok: bool) -> Tuple[str, bool]:
+    """Whether the image shows an unseen defect, and its supercategory (one
+    that has a class of the wanted split, drawn by weight)."""
+    classes = spec['classes']
+    supers = list(spec['supercategories'])
+    has_unseen = unseen_ok and any(c['split'] == 'unseen' for c in classes)
+    unseen_image = has_unseen and rng.random() < spec['unseen_image_ratio']
+
+    def candidates(unseen: bool) -> List[str]:
+        wanted = 'unseen' if unseen else 'seen'
+        return [s for s in supers if any(
+            c['split'] == wanted and s in c['surfaces'] for c in classes)]
+
+    cands = candidates(unseen_image)
+    if not cands:  # e.g. a spec whose classes are all unseen
+        unseen_image = not unseen_image
+        cands = candidates(unseen_image)
+    weights = np.array(
+        [spec['supercategories'][s]['weight'] for s in cands], np.float64)
+    surface = cands[int(rng.choice(len(cands), p=weights / weights.sum()))]
+    return surface, unseen_image
+
+
+def _free_spot(bw: int, bh: int, w: int, h: int, boxes: List[List[int]],
+               rng: np.random.Generator) -> Optional[Tuple[int, int]]:
+    """Top-left corner of a ``bw x bh`` box 2 px clear of ``boxes`` (50
+    random tries; None when none fits)."""
+    for _ in range(50):
+        x = int(rng.integers(1, w - bw - 1))
+        y = int(rng.integers(1, h - bh - 1))
+        if all(x + bw + 2 <= b[0] or b[0] + b[2] + 2 <= x
+               or y + bh + 2 <= b[1] or b[1] + b[3] + 2 <= y
+               for b in boxes):
+            return x, y
+    return None
+
+
+def _paste_defect(img: np.ndarray, alpha: np.ndarray, rim: np.ndarray,
+                  px: int, py: int, color_name: str,
+                  rng: np.random.Generator) -> None:
+    """Blend a defect patch with its top-left corner at ``(px, py)`` in
+    place: its colour (jittered) by ``alpha``, a rim darker on light
+    colours and lighter on dark ones."""
+    h, w = img.shape[:2]
+    n = alpha.shape[0]
+    sx0, sy0 = max(0, -px), max(0, -py)
+    sx1, sy1 = min(n, w - px), min(n, h - py)
+    region = img[py + sy0:py + sy1, px + sx0:px + sx1]
+    a = alpha[sy0:sy1, sx0:sx1, None]
+    r = rim[sy0:sy1, sx0:sx1, None]
+    color = np.asarray(COLORS[color_name], np.float32)
+    color = np.clip(color + rng.uniform(-12, 12, 3), 0, 255)
+    sign = 1.0 if _luma(color) < 150 else -1.0
+    region[:] = region * (1 - a) + color * a + sign * 70 * r
+
+
 def render_image(spec: dict, index: int, seed: int, img_size: int = 320,
                  unseen_ok: bool = True) -> Dict:
     """Render image ``index`` of the benchmark.
@@ -78,22 +135,7 @@ def render_image(spec: dict, index: int, seed: int, img_size: int = 320,
     """
     rng = np.random.default_rng([seed, index])
     classes = spec['classes']
-    supers = list(spec['supercategories'])
-    has_unseen = unseen_ok and any(c['split'] == 'unseen' for c in classes)
-    unseen_image = has_unseen and rng.random() < spec['unseen_image_ratio']
-    wanted = 'unseen' if unseen_image else 'seen'
-    cands = [
-        s for s in supers
-        if any(c['split'] == wanted and s in c['surfaces'] for c in classes)
-    ]
-    if not cands:  # e.g. a spec whose classes are all unseen
-        unseen_image = not unseen_image
-        wanted = 'unseen' if unseen_image else 'seen'
-        cands = [s for s in supers if any(
-            c['split'] == wanted and s in c['surfaces'] for c in classes)]
-    weights = np.array(
-        [spec['supercategories'][s]['weight'] for s in cands], np.float64)
-    surface = cands[int(rng.choice(len(cands), p=weights / weights.sum()))]
+    surface, unseen_image = _draw_surface(spec, rng, unseen_ok)
 
     lo, hi = spec['defects_per_image']
     ks = np.arange(lo, hi + 1)
@@ -120,30 +162,12 @@ def render_image(spec: dict, index: int, seed: int, img_size: int = 320,
         bw, bh = bx1 - bx0, by1 - by0
         if bw >= w - 2 or bh >= h - 2:
             continue
-        placed = None
-        for _ in range(50):
-            x = int(rng.integers(1, w - bw - 1))
-            y = int(rng.integers(1, h - bh - 1))
-            if all(x + bw + 2 <= b[0] or b[0] + b[2] + 2 <= x
-                   or y + bh + 2 <= b[1] or b[1] + b[3] + 2 <= y
-                   for b in boxes):
-                placed = (x, y)
-                break
+        placed = _free_spot(bw, bh, w, h, boxes, rng)
         if placed is None:
             continue
         x, y = placed
         # paste the patch so that its visible box lands at (x, y)
-        px, py = x - bx0, y - by0
-        n = alpha.shape[0]
-        sx0, sy0 = max(0, -px), max(0, -py)
-        sx1, sy1 = min(n, w - px), min(n, h - py)
-        region = img[py + sy0:py + sy1, px + sx0:px + sx1]
-        a = alpha[sy0:sy1, sx0:sx1, None]
-        r = rim[sy0:sy1, sx0:sx1, None]
-        color = np.asarray(COLORS[c['color']], np.float32)
-        color = np.clip(color + rng.uniform(-12, 12, 3), 0, 255)
-        sign = 1.0 if _luma(color) < 150 else -1.0
-        region[:] = region * (1 - a) + color * a + sign * 70 * r
+        _paste_defect(img, alpha, rim, x - bx0, y - by0, c['color'], rng)
         boxes.append([int(x), int(y), int(bw), int(bh)])
         objects.append((ci, boxes[-1]))
 
@@ -173,6 +197,41 @@ def resolve_split(spec: dict, seed: int = 0) -> Dict[str, List[str]]:
                     if c['split'] == 'unseen'])
     return split_classes(
         names, unseen_ratio=spec.get('unseen_class_ratio', 0.35), seed=seed)
+
+
+def _write_images(spec: dict, root: str, num_images: int, seed: int,
+                  img_size: int, verbose: bool) -> Tuple[list, list]:
+    """Render and write ``root/images/*.png``; their COCO image and
+    annotation entries (ids from 1)."""
+    images, annotations = [], []
+    for i in range(num_images):
+        out = render_image(spec, i, seed, img_size)
+        fname = f'{i:06d}.png'
+        ok = cv2.imwrite(
+            osp.join(root, 'images', fname),
+            cv2.cvtColor(out['img'], cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise IOError(f'could not write {fname}')
+        images.append(dict(id=i + 1, file_name=fname, width=img_size,
+                           height=img_size, supercategory=out['surface']))
+        for ci, box in out['objects']:
+            annotations.append(
+                dict(id=len(annotations) + 1, image_id=i + 1,
+                     category_id=ci + 1, bbox=box,
+                     area=float(box[2] * box[3]), iscrowd=0))
+        if verbose and (i + 1) % 100 == 0:
+            print(f'{i + 1}/{num_images} images')
+    return images, annotations
+
+
+def _split_sizes(paths: Dict[str, str]) -> Dict[str, dict]:
+    """Image and annotation count of each written split file."""
+    n_zs = {}
+    for k in ('zs_train', 'zs_val', 'zs_test', 'train', 'val'):
+        d = load_json(paths[k])
+        n_zs[k] = dict(images=len(d['images']),
+                       annotations=len(d['annotations']))
+    return n_zs
 
 
 def generate_mmio(out_dir: str,
@@ -216,28 +275,11 @@ def generate_mmio(out_dir: str,
               f'class: {gaps}')
     categories = build_categories(spec)
 
-    images, annotations = [], []
     with atomic_output_dir(out_dir) as tmp:
         os.makedirs(osp.join(tmp, 'images'))
         os.makedirs(osp.join(tmp, 'annotations'))
-        for i in range(num_images):
-            out = render_image(spec, i, seed, img_size)
-            fname = f'{i:06d}.png'
-            ok = cv2.imwrite(
-                osp.join(tmp, 'images', fname),
-                cv2.cvtColor(out['img'], cv2.COLOR_RGB2BGR))
-            if not ok:
-                raise IOError(f'could not write {fname}')
-            images.append(dict(id=i + 1, file_name=fname, width=img_size,
-                               height=img_size,
-                               supercategory=out['surface']))
-            for ci, box in out['objects']:
-                annotations.append(
-                    dict(id=len(annotations) + 1, image_id=i + 1,
-                         category_id=ci + 1, bbox=box,
-                         area=float(box[2] * box[3]), iscrowd=0))
-            if verbose and (i + 1) % 100 == 0:
-                print(f'{i + 1}/{num_images} images')
+        images, annotations = _write_images(spec, tmp, num_images, seed,
+                                            img_size, verbose)
         coco = dict(
             info=dict(description='mmase procedural MMIO-style benchmark',
                       seed=seed, img_size=img_size),
@@ -250,11 +292,7 @@ def generate_mmio(out_dir: str,
                          osp.join(tmp, 'class_texts.json'), indent=2)
         dump_json_atomic(spec, osp.join(tmp, 'class_spec.json'), indent=2)
         paths = write_mmio_splits(coco, tmp, split, val_ratio, seed)
-        n_zs = {}
-        for k in ('zs_train', 'zs_val', 'zs_test', 'train', 'val'):
-            d = load_json(paths[k])
-            n_zs[k] = dict(images=len(d['images']),
-                           annotations=len(d['annotations']))
+        n_zs = _split_sizes(paths)
     return dict(out_dir=out_dir, num_images=num_images,
                 num_annotations=len(annotations),
                 num_classes=len(categories), seen=split['seen'],
