@@ -4,7 +4,7 @@
 # starts from them: give one with `load_from`), 112x112 input (49 patches).
 _base_ = [
     'mmpretrain::_base_/models/vit-base-p16.py',
-    '../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py'
+    '../_base_/datasets/ase.py', '../_base_/schedules/ase_adamw_cosine.py'
 ]
 
 num_classes = 5
@@ -35,15 +35,12 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
+# ase_adamw_cosine.py over 6 epochs at lr 5e-4
 max_epochs = 6
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
-val_cfg = dict()
-test_cfg = dict()
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
          eta_min=1e-5)
 ]
-default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(interval=max_epochs))

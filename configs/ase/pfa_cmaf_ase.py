@@ -9,14 +9,15 @@
 #   python tools/train.py configs/ase/pfa_cmaf_ase.py
 # (tools/ase/run_ase_benchmark.py does all of it, with every baseline and
 # ablation over several seeds.)
-_base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
+_base_ = [
+    '../_base_/datasets/ase_described.py',
+    '../_base_/schedules/ase_adamw_cosine.py'
+]
 
 num_classes = 5
 num_numeric_fields = 9  # len(meta.json["numeric_fields"])
 img_size = 112
 embed_dims = 128
-# the descriptor cache of tools/ase/describe.py, relative to the data root
-description_file = 'descriptions.jsonl'
 # training images per class of the procedural set (meta.json
 # "class_counts"/"train"); TailClassAugment derives its per-class
 # augmentation probability from them (0 for the head class)
@@ -93,14 +94,11 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=16,
     # tail classes drawn more often (power 0.5: square-root balancing)
     sampler=dict(_delete_=True, type='ClassBalancedSampler', power=0.5),
-    dataset=dict(pipeline=train_pipeline, description_file=description_file))
-val_dataloader = dict(
-    dataset=dict(pipeline=test_pipeline, description_file=description_file))
-test_dataloader = dict(
-    dataset=dict(pipeline=test_pipeline, description_file=description_file))
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
 val_evaluator = [
     dict(type='Accuracy', topk=(1, )),
@@ -110,18 +108,11 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
+# the schedule of ase_adamw_cosine.py with one epoch of linear warm-up
 max_epochs = 8
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
-val_cfg = dict()
-test_cfg = dict()
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=max_epochs - 1, by_epoch=True,
          begin=1, end=max_epochs, eta_min=1e-5),
 ]
-default_hooks = dict(
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

@@ -2,7 +2,9 @@
 # mean of normalised embeddings, episodic leave-one-out training on each
 # class-balanced batch), image only, a half-width ResNet-18 (random init)
 # at 128x128.
-_base_ = ['../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py']
+_base_ = [
+    '../_base_/datasets/ase.py', '../_base_/schedules/ase_adamw_cosine.py'
+]
 
 num_classes = 5
 img_size = 128
@@ -40,17 +42,5 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
-
-max_epochs = 8
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
-val_cfg = dict()
-test_cfg = dict()
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
-         eta_min=1e-5)
-]
-default_hooks = dict(
-    checkpoint=dict(interval=max_epochs,
-                    max_keep_ckpts=1))
+# ase_adamw_cosine.py without gradient clipping
+optim_wrapper = dict(clip_grad=None)

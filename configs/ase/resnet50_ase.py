@@ -6,7 +6,7 @@
 # in about a minute.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
-    '../_base_/default_runtime_cls.py', '../_base_/datasets/ase.py'
+    '../_base_/datasets/ase.py', '../_base_/schedules/ase_adamw_cosine.py'
 ]
 
 num_classes = 5
@@ -32,15 +32,11 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
+# ase_adamw_cosine.py over 3 epochs
 max_epochs = 3
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
-val_cfg = dict()
-test_cfg = dict()
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
          eta_min=1e-5)
 ]
-default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(interval=max_epochs))

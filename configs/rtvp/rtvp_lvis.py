@@ -2,7 +2,8 @@
 # classes (common + frequent, as training vocabulary and annotations; the
 # paper starts from O365/GoldG pre-training), test on LVIS val with all 1203
 # class names as the vocabulary (DatasetVocabularyHook) and mmdet's
-# LVISMetric (box AP, with APr / APc / APf).
+# LVISMetric (box AP, with APr / APc / APf). Model, schedule and paths:
+# configs/_base_/models/rtvp_s_paper.py.
 # `annotations/lvis_v1_train_base.json` is lvis_v1_train.json without the
 # rare-class annotations; all 1203 categories stay so the labels keep their
 # class names:
@@ -11,12 +12,8 @@
 #       data/lvis_v1/annotations/lvis_v1_train_base.json
 _base_ = [
     'mmdet::_base_/datasets/lvis_v1_instance.py',
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/adamw_200e.py',
-    './rtvp_s_branch.py',
+    '../_base_/models/rtvp_s_paper.py',
 ]
-
-model = {{_base_.rtvp_s_model}}
 
 train_pipeline = {{_base_.rtvp_train_pipeline}}
 test_pipeline = {{_base_.rtvp_test_pipeline}}
@@ -37,7 +34,3 @@ custom_hooks = [
     dict(type='DatasetVocabularyHook', train_exclude_frequencies=('r', )),
     {{_base_.rtvp_stop_hook}}
 ]
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'text_encoder': dict(lr_mult=0.0)}))
-model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -121,7 +121,7 @@ def load_tool_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         check_cfg_options(cfg, args.cfg_options, args.config)
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     apply_common_args(cfg, args.work_dir, args.config)
     use_atomic_checkpoints(cfg)
     check_hook_args(cfg, args.config)
@@ -264,6 +264,37 @@ def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, dict]]:
             dataset, where = dataset['dataset'], where + '.dataset'
         if isinstance(dataset, dict):
             yield where, dataset
+
+
+#: Dataset fields that an ASE config sets from a top-level key of the same
+#: name (``configs/_base_/datasets/ase.py``).
+SHARED_DATASET_KEYS = ('data_root', 'description_file')
+
+
+def merge_cfg_options(cfg: Config, options: dict) -> None:
+    """Merge ``--cfg-options``; a top-level ``data_root`` or
+    ``description_file`` also goes to the ``ASEDataset`` s that held its old
+    value.
+
+    A config's variables are resolved when it is read, so without this
+    ``--cfg-options data_root=X`` would change the top-level key only; the
+    train, val and test datasets would still read the old root. A dataset
+    whose field differs from the old top-level value (set on purpose) keeps
+    it.
+
+    Args:
+        cfg (Config): The loaded config, changed in place.
+        options (dict): ``--cfg-options`` (``'a.b.c': value``).
+    """
+    old = {k: cfg.get(k) for k in SHARED_DATASET_KEYS
+           if k in options and k in cfg}
+    cfg.merge_from_dict(options)
+    for _, dataset in _dataset_cfgs(cfg):
+        if dataset.get('type') not in ('ASEDataset', 'mmase.ASEDataset'):
+            continue
+        for key, value in old.items():
+            if key in dataset and dataset[key] == value:
+                dataset[key] = options[key]
 
 
 def _ase_classes(dataset: dict, where: str) -> Optional[Tuple[str, list]]:
