@@ -131,17 +131,13 @@ def _isolate_default_scope():
 
 @pytest.fixture(scope='session')
 def caption_bert(tmp_path_factory):
-    """A tiny random BERT with 512 positions (tools/misc/make_tiny_bert.py)
-    for the GLIP / Grounding DINO configs: GLIP pads captions to 256
-    tokens."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_bert', osp.join(REPO_ROOT, 'tools', 'misc',
-                                   'make_tiny_bert.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
-                              hidden_size=32, num_layers=1)
+    """A tiny random BERT with 512 positions and the uncased BERT vocabulary
+    (what tools/misc/make_tiny_bert.py writes) for the GLIP / Grounding
+    DINO configs: GLIP pads captions to 256 tokens."""
+    from mmase.testing import make_tiny_bert
+    return make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
+                          hidden_size=32, num_layers=1, intermediate_size=128,
+                          max_positions=512, tokenizer='packaged')
 
 
 def build_demo_model(cfg, language_model: str):

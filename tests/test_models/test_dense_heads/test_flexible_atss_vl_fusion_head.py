@@ -1,7 +1,4 @@
 # Copyright (c) mmase contributors. All rights reserved.
-import importlib.util
-import os.path as osp
-
 import pytest
 from mmcv.ops import ModulatedDeformConv2d
 from mmdet.registry import MODELS
@@ -9,19 +6,10 @@ from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-
 
 @pytest.fixture(scope='module')
-def bert(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_bert', osp.join(REPO, 'tools', 'misc',
-                                   'make_tiny_bert.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.make_tiny_bert(str(tmp_path_factory.mktemp('b') / 'bert'),
-                              hidden_size=32, num_layers=1)
+def bert(caption_bert):
+    return caption_bert
 
 
 def _head(bert, type='FlexibleATSSVLFusionHead', **kw):

@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from mmase.models.dense_heads import YOLOv8Head, YOLOWorldHead
+from mmase.testing import tiny_model_cfg
 
 NUM_CLASSES = 4
 IMG = 64
@@ -46,33 +47,10 @@ def _head(**kwargs):
 def _detector():
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    model = MODELS.build(
-        dict(
-            type='SingleStageDetector',
-            data_preprocessor=dict(
-                type='DetDataPreprocessor',
-                mean=[0., 0., 0.],
-                std=[255., 255., 255.],
-                bgr_to_rgb=True,
-                pad_size_divisor=32),
-            backbone=dict(
-                type='YOLOv8CSPDarknet', deepen_factor=0.33,
-                widen_factor=0.125),
-            neck=dict(
-                type='YOLOv8PAFPN',
-                in_channels=[256, 512, 1024],
-                out_channels=[256, 512, 1024],
-                deepen_factor=0.33,
-                widen_factor=0.125),
-            bbox_head=dict(
-                type='YOLOv8Head',
-                num_classes=NUM_CLASSES,
-                in_channels=[256, 512, 1024],
-                widen_factor=0.125,
-                prior_cfg=dict(num_objects=2, img_size=IMG)),
-            train_cfg=dict(
-                assigner=dict(type='BatchTaskAlignedAssigner', topk=10)),
-            test_cfg=TEST_CFG))
+    cfg = tiny_model_cfg('yolov8', num_classes=NUM_CLASSES,
+                         test_cfg=TEST_CFG)
+    cfg['bbox_head']['prior_cfg'] = dict(num_objects=2, img_size=IMG)
+    model = MODELS.build(cfg)
     model.init_weights()
     return model
 

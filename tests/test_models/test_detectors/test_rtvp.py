@@ -13,7 +13,7 @@ from mmengine.structures import InstanceData
 
 import mmase  # noqa: F401
 from mmase.engine.hooks import DomainAdaptationStopHook
-from mmase.testing import make_tiny_bert
+from mmase.testing import make_tiny_bert, tiny_model_cfg
 
 IMG = 64
 DET_LOSSES = {'loss_cls', 'loss_bbox', 'loss_dfl'}
@@ -34,48 +34,10 @@ def tiny_bert(tmp_path_factory):
 
 
 def tiny_cfg(text_model, **kwargs):
-    cfg = dict(
-        type='RTVP',
-        data_preprocessor=dict(
-            type='DetDataPreprocessor', mean=[0., 0., 0.],
-            std=[255., 255., 255.], bgr_to_rgb=True, pad_size_divisor=32),
-        backbone=dict(
-            type='YOLOv8CSPDarknet', deepen_factor=0.33, widen_factor=0.125),
-        text_encoder=dict(type='HFTextEncoder', model_name=text_model),
-        neck=dict(
-            type='YOLOWorldPAFPN', in_channels=[256, 512, 1024],
-            out_channels=[256, 512, 1024], embed_channels=[128, 256, 256],
-            num_heads=[4, 8, 8], deepen_factor=0.33, widen_factor=0.125),
-        bbox_head=dict(
-            type='YOLOWorldHead', in_channels=[256, 512, 1024],
-            widen_factor=0.125),
-        sam_backbone=dict(
-            type='MobileSAMViT',
-            arch=dict(embed_dims=[16, 32, 40, 80], depths=[1, 1, 1, 1],
-                      num_heads=[1, 2, 2, 4], window_sizes=[7, 7, 14, 7]),
-            with_adapter=True, in_mean=[0., 0., 0.],
-            in_std=[255., 255., 255.]),
-        expert=dict(
-            type='YOLOv8CSPDarknet', deepen_factor=0.33, widen_factor=0.125,
-            out_indices=(1, 2, 3)),
-        domain_adapter=dict(
-            type='ExpertDomainAdapter', embed_channels=16,
-            decoder_channels=16, mask_ratio=0.25, mask_patch_size=16),
-        prompt_refiner=dict(
-            type='VisualPromptRefiner',
-            selection=dict(type='SparseSelection', patch_size=16)),
-        aux_head=dict(type='RTVPAuxHead', feat_channels=16, num_convs=1),
-        interaction=dict(
-            type='TextVisualPromptInteraction', embed_channels=16,
-            num_heads=4),
-        train_cfg=dict(
-            assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5,
-            beta=6.0),
-        test_cfg=dict(
-            score_thr=0.0, nms_pre=1000,
-            nms=dict(type='nms', iou_threshold=0.7), max_per_img=10))
-    cfg.update(kwargs)
-    return cfg
+    kwargs.setdefault('train_cfg', dict(
+        assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5,
+        beta=6.0))
+    return tiny_model_cfg('rtvp', text_model, **kwargs)
 
 
 def _samples():

@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import mmase  # noqa: F401
-from mmase.testing import make_tiny_bert
+from mmase.testing import make_tiny_bert, tiny_model_cfg
 
 IMG = 64
 
@@ -34,29 +34,8 @@ def tiny_bert(tmp_path_factory):
 
 
 def tiny_cfg(text_model, **kwargs):
-    cfg = dict(
-        type='YOLOWorldDetector',
-        data_preprocessor=dict(
-            type='DetDataPreprocessor', mean=[0., 0., 0.],
-            std=[255., 255., 255.], bgr_to_rgb=True, pad_size_divisor=32),
-        backbone=dict(
-            type='YOLOv8CSPDarknet', deepen_factor=0.33, widen_factor=0.125),
-        text_encoder=dict(type='HFTextEncoder', model_name=text_model),
-        neck=dict(
-            type='YOLOWorldPAFPN', in_channels=[256, 512, 1024],
-            out_channels=[256, 512, 1024], embed_channels=[128, 256, 256],
-            num_heads=[4, 8, 8], deepen_factor=0.33, widen_factor=0.125),
-        bbox_head=dict(
-            type='YOLOWorldHead', in_channels=[256, 512, 1024],
-            widen_factor=0.125),
-        train_cfg=dict(
-            assigner=dict(type='BatchTaskAlignedAssigner', topk=10)),
-        test_cfg=dict(
-            score_thr=0.0, nms_pre=1000,
-            nms=dict(type='nms', iou_threshold=0.7), max_per_img=10))
-    cfg.update(kwargs)
     torch.manual_seed(0)
-    return cfg
+    return tiny_model_cfg('yolo_world', text_model, **kwargs)
 
 
 def _samples(with_texts=True):
