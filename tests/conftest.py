@@ -118,6 +118,18 @@ def tiny_det_config(tmp_path):
     return make
 
 
+@pytest.fixture(autouse=True, scope='session')
+def _one_torch_thread():
+    """Run the suite with one torch thread: the small convs of the tiny
+    models run much faster single-threaded on a shared 2-core CPU (module
+    fixtures that build or export models included)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _isolate_default_scope():
     """Start every test without an mmengine default scope, whatever earlier

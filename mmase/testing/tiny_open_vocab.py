@@ -142,6 +142,20 @@ def tiny_model_cfg(kind: str,
     return model
 
 
+def write_tiny_model_config(path: str, text_model: str,
+                            kind: str = 'yolo_world') -> str:
+    """Write a config holding only the tiny model (what the benchmark and
+    export tools read) to ``path``; returns ``path``."""
+    from mmase.utils.file_io import dump_text_atomic
+    dump_text_atomic(
+        "custom_imports = dict(imports=['mmase'], "
+        'allow_failed_imports=False)\n'
+        "default_scope = 'mmdet'\n"
+        'img_scale = (64, 64)\n'
+        f'model = {tiny_model_cfg(kind, text_model)!r}\n', path)
+    return path
+
+
 def write_tiny_open_vocab_config(path: str, data_root: str,
                                  text_model: str, kind: str = 'yolo_world',
                                  size: int = 64, num_vocab: int = 4) -> str:

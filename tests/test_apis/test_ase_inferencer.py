@@ -14,14 +14,6 @@ from mmase.utils.file_io import load_jsonl
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope='module')
 def ase(tmp_path_factory):
     """A tiny ASE set, the full model's config made small, a checkpoint

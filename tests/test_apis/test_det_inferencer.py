@@ -16,14 +16,6 @@ import torch
 from mmase.testing.tiny_open_vocab import make_tiny_open_vocab_run
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp('det_inferencer')

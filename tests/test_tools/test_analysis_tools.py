@@ -28,14 +28,6 @@ def _tool(*rel):
     return mod
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp('analysis')

@@ -74,7 +74,6 @@ def _batch(size=64):
     'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
 ])
 def test_demo_model_trains_and_predicts(path, caption_bert):
-    torch.set_num_threads(1)
     cfg = _cfg(path)
     model = build_demo_model(cfg, caption_bert)
     # Grounding DINO selects 100 queries among the encoder tokens: 128 px

@@ -4,18 +4,10 @@ import importlib.util
 import os.path as osp
 
 import pytest
-import torch
 
-from mmase.testing import make_tiny_bert, tiny_model_cfg
+from mmase.testing import make_tiny_bert, write_tiny_model_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-TINY_CONFIG = '''
-custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
-default_scope = 'mmdet'
-img_scale = (64, 64)
-model = {model!r}
-'''
 
 
 def load_tool(rel):
@@ -30,18 +22,7 @@ def load_tool(rel):
 def tiny_config(tmp_path_factory):
     d = tmp_path_factory.mktemp('tiny_yw')
     bert = make_tiny_bert(str(d / 'bert'))
-    path = d / 'tiny_yolo_world.py'
-    path.write_text(
-        TINY_CONFIG.format(model=tiny_model_cfg('yolo_world', bert)))
-    return str(path)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    return write_tiny_model_config(str(d / 'tiny_yolo_world.py'), bert)
 
 
 bm = load_tool('tools/analysis/benchmark.py')

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmase.testing import make_tiny_bert
+from mmase.testing import make_tiny_bert, write_tiny_model_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -24,16 +24,13 @@ def load_tool(rel):
 
 
 ex = load_tool('tools/deploy/export_onnx.py')
-TINY_CONFIG = load_tool('tests/test_tools/test_benchmark.py').TINY_CONFIG
 
 
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
-    torch.set_num_threads(1)
     d = tmp_path_factory.mktemp('onnx')
     bert = make_tiny_bert(str(d / 'bert'))
-    cfg = d / 'tiny_yolo_world.py'
-    cfg.write_text(TINY_CONFIG.format(bert=bert))
+    cfg = write_tiny_model_config(str(d / 'tiny_yolo_world.py'), bert)
     out = str(d / 'export')
     torch.manual_seed(0)
     res = ex.export(str(cfg), None, out, img_size=64, vocab_size=4)

@@ -7,7 +7,6 @@ import os
 import os.path as osp
 
 import pytest
-import torch
 
 from mmase.testing.tiny_open_vocab import make_tiny_open_vocab_run
 
@@ -23,14 +22,6 @@ def _demo():
 
 
 demo = _demo()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope='module')

@@ -38,14 +38,6 @@ RTVP_ONLY = ('sam_backbone.', 'expert.', 'domain_adapter.', 'prompt_refiner.',
              'aux_head.', 'interaction.')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ---------------------------------------------------------------------------
 # The reference's modules (names and shapes), from its definitions.
 # mmyolo.models.utils: make_divisible / make_round.

@@ -103,7 +103,6 @@ def test_stage1_checkpoint_loads_as_the_rtvp_expert(tmp_path):
     """The seen-class detector's `backbone.*` weights are RTVP's expert
     (rtvp_mmio.py with init_cfg Pretrained + prefix): every expert weight
     comes from the checkpoint, nothing is missing or left over."""
-    torch.set_num_threads(1)
     init_default_scope('mmdet')
     stage1 = _cfg(SEEN)
     torch.manual_seed(0)

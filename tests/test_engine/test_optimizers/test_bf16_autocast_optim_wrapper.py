@@ -46,7 +46,6 @@ def test_forward_in_bf16_weights_stay_fp32():
 
 @pytest.mark.parametrize('path', DEMOS)
 def test_demo_config_trains_two_steps_in_bf16(path, caption_bert):
-    torch.set_num_threads(1)
     cfg = Config.fromfile(osp.join(REPO, path))
     model = build_demo_model(cfg, caption_bert)
     optim_cfg = dict(cfg.optim_wrapper, type='BF16AutocastOptimWrapper')

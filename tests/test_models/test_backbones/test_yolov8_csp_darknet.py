@@ -1,17 +1,7 @@
 # Copyright (c) mmase contributors. All rights reserved.
-import pytest
 import torch
 
 from mmase.models.backbones import YOLOv8CSPDarknet
-
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    """Small convs on a shared 2-core CPU run much faster single-threaded."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_s_model_shapes_and_depth():

@@ -9,15 +9,6 @@ from mmase.models.dense_heads import YOLOWorldHead
 IMG = 64
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    """Small convs on a shared 2-core CPU run much faster single-threaded."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 ASSIGNERS = {
     'batched': dict(assigner=dict(type='BatchTaskAlignedAssigner', topk=10)),
     'mmdet': dict(

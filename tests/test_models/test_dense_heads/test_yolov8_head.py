@@ -21,15 +21,6 @@ TEST_CFG = dict(
     max_per_img=20)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    """Small convs on a shared 2-core CPU run much faster single-threaded."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _head(**kwargs):
     torch.manual_seed(0)
     head = YOLOv8Head(

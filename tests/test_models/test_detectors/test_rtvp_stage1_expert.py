@@ -17,7 +17,6 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
 
 
 def test_stage1_backbone_loads_as_the_expert(tmp_path):
-    torch.set_num_threads(1)
     init_default_scope('mmdet')
     stage1 = Config.fromfile(
         osp.join(REPO, 'configs/yolo_world/yolo_world_n_mmio_demo.py'))

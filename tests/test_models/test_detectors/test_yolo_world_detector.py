@@ -19,15 +19,6 @@ def _mmdet_scope():
     init_default_scope('mmdet')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    """Small convs on a shared 2-core CPU run much faster single-threaded."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope='module')
 def tiny_bert(tmp_path_factory):
     return make_tiny_bert(str(tmp_path_factory.mktemp('bert')))

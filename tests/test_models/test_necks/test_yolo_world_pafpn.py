@@ -5,15 +5,6 @@ import torch
 from mmase.models.necks import YOLOWorldPAFPN
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_torch_thread():
-    """Small convs on a shared 2-core CPU run much faster single-threaded."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _feats(batch=2):
     torch.manual_seed(0)
     return [torch.randn(batch, c, s, s) for c, s in ((32, 8), (64, 4),
