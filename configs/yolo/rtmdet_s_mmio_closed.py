@@ -3,14 +3,13 @@
 # tested on 20 %, all classes). A closed-set detector has a fixed classifier,
 # so it has no zero-shot variant.
 #
-# Datasets and metrics come from configs/_base_/datasets/mmio_datasets.py
-# (the second base: its names all start with `mmio_`, so it does not clash
-# with mmdet's config), the same as configs/_base_/datasets/mmio_closed.py;
-# the pipeline is that file's resize/flip/pad without the vocabulary
-# transforms (labels are the dataset's class ids).
-# tests/test_tools/test_baseline_configs.py checks they stay equal.
-# RTMDet's mosaic/mix-up pipeline is replaced by the shared one so every
-# method of the table sees the same augmentation.
+# The closed split's loaders and metrics come from
+# configs/_base_/datasets/mmio_datasets.py (the second base: its names all
+# start with `mmio_`, so it does not clash with mmdet's config): the shared
+# resize/flip/pad without vocabulary transforms (labels are the dataset's
+# class ids). RTMDet's mosaic/mix-up pipeline is replaced by it so every
+# method of the table sees the same augmentation (mmdet's top-level
+# `train_pipeline` & co. stay in the merged config, unused).
 _base_ = [
     'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py',  # noqa
     '../_base_/datasets/mmio_datasets.py'
@@ -24,7 +23,6 @@ num_classes = 38
 dataset_type = 'MMIODataset'
 data_root = _base_.mmio_data_root
 img_scale = _base_.mmio_img_scale
-backend_args = None
 
 model = dict(
     # No ImageNet download: train from scratch unless a local checkpoint is
@@ -32,31 +30,9 @@ model = dict(
     backbone=dict(init_cfg=None),
     bbox_head=dict(num_classes=num_classes))
 
-train_pipeline = _base_.mmio_train_transforms + [
-    dict(type='PackDetInputs', meta_keys=_base_.mmio_train_meta_keys),
-]
-test_pipeline = _base_.mmio_test_transforms + [
-    dict(type='PackDetInputs', meta_keys=_base_.mmio_test_meta_keys),
-]
-
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(_base_.mmio_closed_val_dataset, pipeline=test_pipeline))
+train_dataloader = dict(_base_.mmio_closed_train_dataloader, _delete_=True)
+val_dataloader = dict(_base_.mmio_closed_val_dataloader, _delete_=True)
 test_dataloader = val_dataloader
-
 val_evaluator = _base_.mmio_closed_evaluator
 test_evaluator = val_evaluator
 

@@ -8,10 +8,10 @@
 # has no zero-shot variant; yolov8_s_mmio_seen.py is the same detector on
 # the seen classes (the expert's first stage of RTVP).
 #
-# Datasets and metrics: configs/_base_/datasets/mmio_datasets.py, as the
-# other table-2a rows (tests/test_tools/test_baseline_configs.py checks they
-# stay equal). Labels are the dataset's class ids (no vocabulary
-# transforms).
+# Loaders and metrics: the closed split's of
+# configs/_base_/datasets/mmio_datasets.py, as the other table-2a rows, with
+# YOLOv8's mosaic for training. Labels are the dataset's class ids (no
+# vocabulary transforms).
 #
 # YOLOv8's recipe:
 # - SGD lr 0.01, momentum 0.937, Nesterov, weight decay 5e-4 on the conv
@@ -88,29 +88,15 @@ model = dict(
 
 max_epochs = 200
 close_mosaic_epochs = 10
-_pack_train = [
-    dict(type='PackDetInputs', meta_keys=_base_.mmio_train_meta_keys)
-]
-train_pipeline = _base_.mmio_mosaic_train_transforms + _pack_train
-train_pipeline_stage2 = _base_.mmio_train_transforms + _pack_train
-test_pipeline = _base_.mmio_test_transforms + [
-    dict(type='PackDetInputs', meta_keys=_base_.mmio_test_meta_keys),
-]
-
+train_pipeline = _base_.mmio_mosaic_train_transforms + \
+    _base_.mmio_closed_set_train_pipeline[-1:]
+train_pipeline_stage2 = _base_.mmio_closed_set_train_pipeline
+test_pipeline = _base_.mmio_closed_set_test_pipeline
 train_dataloader = dict(
+    _base_.mmio_closed_train_dataloader,
     batch_size=train_batch_size_per_gpu,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(_base_.mmio_closed_val_dataset, pipeline=test_pipeline))
+val_dataloader = _base_.mmio_closed_val_dataloader
 test_dataloader = val_dataloader
 val_evaluator = _base_.mmio_closed_evaluator
 test_evaluator = val_evaluator

@@ -34,23 +34,15 @@ model = dict(
         norm_cfg=norm_cfg),
     test_cfg=dict(nms_pre=1000, max_per_img=100))
 
-# the parent's pipelines with the shared transforms at 320 px, no mosaic
-train_pipeline = _base_.mmio_demo_train_transforms + _base_._pack_train
-test_pipeline = _base_.mmio_demo_test_transforms + \
-    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
+# the closed split's loaders at 320 px with one worker, no mosaic
+train_pipeline = _base_.mmio_demo_closed_set_train_pipeline
+test_pipeline = _base_.mmio_demo_closed_set_test_pipeline
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
+    _base_.mmio_demo_closed_train_dataloader,
     # every image is padded to img_scale, so aspect-ratio grouping does
     # nothing; a plain batch sampler gives PreciseBNHook its batch size
-    batch_sampler=None,
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=test_pipeline))
+    batch_sampler=None)
+val_dataloader = _base_.mmio_demo_closed_val_dataloader
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

@@ -35,15 +35,11 @@ num_classes = 26
 model = dict(bbox_head=dict(num_classes=num_classes))
 
 train_dataloader = dict(
-    dataset=dict(
-        _base_.mmio_zs_train_dataset,
-        _delete_=True,
-        pipeline=_base_.train_pipeline))
+    dataset=dict(_base_.mmio_zs_train_dataset, _delete_=True,
+                 pipeline=_base_.train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        _base_.mmio_zs_val_dataset,
-        _delete_=True,
-        pipeline=_base_.test_pipeline))
+    dataset=dict(_base_.mmio_zs_val_dataset, _delete_=True,
+                 pipeline=_base_.test_pipeline))
 test_dataloader = val_dataloader
 # COCO box AP of the seen classes on zs_val (ZeroShotCocoMetric, labels
 # mapped to categories by class name)

@@ -10,21 +10,9 @@ base_lr = 0.01
 
 model = dict(test_cfg=dict(score_thr=0.001))
 
-# the parent's pipeline with the shared transforms at 320 px
-train_pipeline = _base_.mmio_demo_train_transforms + \
-    _base_.train_pipeline[len(_base_.mmio_train_transforms):]
-test_pipeline = _base_.mmio_demo_test_transforms + \
-    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=test_pipeline))
+# the closed split's loaders at 320 px with one worker
+train_dataloader = _base_.mmio_demo_closed_train_dataloader
+val_dataloader = _base_.mmio_demo_closed_val_dataloader
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

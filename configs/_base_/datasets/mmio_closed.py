@@ -1,5 +1,9 @@
-# MMIO closed-set detection (RTVP paper: 80 % / 20 % of the images, all
-# classes). Same pipelines as mmio_zeroshot.py; the vocabulary is every class.
+# MMIO closed-set detection (RTVP paper, table 2a): 80 % / 20 % of the
+# images, all classes, for a detector that reads the class names (RTVP,
+# YOLO-World): the shared transforms of mmio_datasets.py with the
+# vocabulary transforms (sampled class names per training image; every
+# class name at test time). mmio_zeroshot.py is this file with the
+# zero-shot split's datasets.
 # Data: `python tools/data/make_synthetic.py mmio --out data/mmio_synth`.
 #
 # 640 px inputs; a config at another size redefines the pipelines (see
@@ -9,6 +13,7 @@ _base_ = './mmio_datasets.py'
 dataset_type = 'MMIODataset'
 data_root = _base_.mmio_data_root
 img_scale = _base_.mmio_img_scale
+# classes per training image: all positives + random negatives up to this
 num_train_vocab = 80
 backend_args = None
 
@@ -28,19 +33,12 @@ test_pipeline = _base_.mmio_test_transforms + [
         meta_keys=_base_.mmio_test_meta_keys + ('texts', )),
 ]
 
+# the closed split's loaders with the pipelines above
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    _base_.mmio_closed_train_dataloader,
     dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    _base_.mmio_closed_val_dataloader,
     dataset=dict(_base_.mmio_closed_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

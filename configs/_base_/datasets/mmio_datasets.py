@@ -153,3 +153,53 @@ mmio_train_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
                         'scale_factor', 'flip', 'flip_direction')
 mmio_test_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
                        'scale_factor')
+
+# The data of a closed-set detector (a fixed classifier: labels are the
+# dataset's class ids, no vocabulary transforms), RTMDet, YOLOX and YOLOv8
+# of table 2a: the shared transforms and PackDetInputs, and the closed
+# split's loaders (batch 8 per GPU) with them. A config next to an mmdet
+# model config replaces mmdet's COCO loaders:
+#   train_dataloader = dict(_base_.mmio_closed_train_dataloader, _delete_=True)
+# one with other pipelines gives the datasets its own, e.g.
+#   dataset=dict(_base_.mmio_closed_train_dataset, pipeline=train_pipeline)
+# `mmio_demo_closed_*` are the same at 320 px with one worker (CPU demos).
+mmio_closed_set_train_pipeline = mmio_train_transforms + [
+    dict(type='PackDetInputs', meta_keys=mmio_train_meta_keys)
+]
+mmio_closed_set_test_pipeline = mmio_test_transforms + [
+    dict(type='PackDetInputs', meta_keys=mmio_test_meta_keys)
+]
+mmio_closed_train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        mmio_closed_train_dataset, pipeline=mmio_closed_set_train_pipeline))
+mmio_closed_val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        mmio_closed_val_dataset, pipeline=mmio_closed_set_test_pipeline))
+
+mmio_demo_closed_set_train_pipeline = mmio_demo_train_transforms + \
+    mmio_closed_set_train_pipeline[-1:]
+mmio_demo_closed_set_test_pipeline = mmio_demo_test_transforms + \
+    mmio_closed_set_test_pipeline[-1:]
+mmio_demo_closed_train_dataloader = dict(
+    mmio_closed_train_dataloader,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(
+        mmio_closed_train_dataset,
+        pipeline=mmio_demo_closed_set_train_pipeline))
+mmio_demo_closed_val_dataloader = dict(
+    mmio_closed_val_dataloader,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(
+        mmio_closed_val_dataset, pipeline=mmio_demo_closed_set_test_pipeline))
