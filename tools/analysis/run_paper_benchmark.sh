@@ -160,7 +160,7 @@ for m in $MODELS; do
     fi
     TIMES+=("| ${LABEL[$m]} | $seed | $cfg | $train_s | $test_s |")
   done
-  "$PY" tools/analysis/plot_logs.py "$OUT/$m/seed0" --out "$OUT/curves_$m.png" \
+  "$PY" tools/analysis/plot_logs.py "$OUT/$m/seed$FIRST_SEED" --out "$OUT/curves_$m.png" \
     --title "${LABEL[$m]}" > /dev/null \
     || echo "warning: no loss curves for $m (see tools/analysis/plot_logs.py)"
   joined=$(IFS=,; echo "${dirs[*]}")
