@@ -17,8 +17,7 @@
 # Measured on data/mmio_synth (480 training images, 60 batches per epoch),
 # 2 CPU cores shared with other jobs, OMP_NUM_THREADS=1: 5.0 s per batch of
 # 8, 30 min of training for the 6 epochs, 1.4 min for PreciseBN and the
-# evaluation; one seed gave closed AP 16.0 / AP50 22.4 (a single run, not a
-# result: see docs/benchmark.md for the seeds-averaged table).
+# evaluation. Its accuracy has not been measured over seeds yet.
 _base_ = './yolov8_s_mmio_closed.py'
 
 img_scale = _base_.mmio_demo_img_scale
