@@ -134,7 +134,10 @@ def test_mim_search(installed):
                installed['work'], installed['env'])
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'config id: rtvp_mmio_demo' in res.stdout
-    assert 'unseen_box_ap' in res.stdout and '2.9' in res.stdout
+    ap50 = _metafile_models()[1]['rtvp_mmio_demo']['Results'][0]['Metrics'][
+        'unseen box AP@0.5']
+    row = re.search(r'unseen_box_ap@0\.5\s+(\S+)', res.stdout)
+    assert row and float(row.group(1)) == ap50, res.stdout
 
 
 def test_mim_train_and_test_a_demo_config(installed):
