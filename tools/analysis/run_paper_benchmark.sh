@@ -25,7 +25,12 @@
 #   rtmdet       RTMDet-S      configs/yolo/rtmdet_s_mmio_closed_demo.py
 #                              closed split (table 2a)
 # and, when named in MODELS: yolo_world_s (yolo_world_s_mmio_demo.py, half
-# width), gdino (configs/grounding_dino/grounding_dino_t_mmio_demo.py).
+# width), gdino (configs/grounding_dino/grounding_dino_t_mmio_demo.py), and
+# the RTVP paper's table-5 ablations of the RTVP-N demo (the same changes as
+# configs/rtvp/rtvp_mmio_no_*.py, given as --cfg-options):
+#   rtvp_no_expert       no expert, domain adapter or SAM adapters
+#   rtvp_no_refine       no uncertainty scorer, sparse selection or aux head
+#   rtvp_no_interaction  a learned constant gate instead of eq. 7
 #
 # Every model gets the same short schedule: EPOCHS epochs over the training
 # split (the cosine learning-rate schedule, the second param_scheduler entry
@@ -69,13 +74,17 @@ declare -A CONFIG=(
   [gdino]=configs/grounding_dino/grounding_dino_t_mmio_demo.py
   [rtmdet]=configs/yolo/rtmdet_s_mmio_closed_demo.py
   [yolov8]=configs/yolo/yolov8_s_mmio_closed_demo.py
+  [rtvp_no_expert]=configs/rtvp/rtvp_mmio_demo.py
+  [rtvp_no_refine]=configs/rtvp/rtvp_mmio_demo.py
+  [rtvp_no_interaction]=configs/rtvp/rtvp_mmio_demo.py
 )
 # closed-set detectors: one test pass, table 2a
 CLOSED=" rtmdet yolov8 "
 declare -A LABEL=(
   [rtvp]=RTVP-N [yolo_world]=YOLO-World-N [yolo_world_s]=YOLO-World-S
   [glip]=GLIP-T-demo [gdino]=Grounding-DINO-T-demo [rtmdet]=RTMDet-S
-  [yolov8]=YOLOv8-S
+  [yolov8]=YOLOv8-S [rtvp_no_expert]=RTVP-N-no-expert
+  [rtvp_no_refine]=RTVP-N-no-refine [rtvp_no_interaction]=RTVP-N-no-interaction
 )
 # The YOLO-World/RTVP demos recompute the BN statistics (PreciseBNHook, the
 # second custom hook) every `max_epochs` epochs; keep that at the end of the
@@ -85,6 +94,9 @@ declare -A EXTRA=(
   [yolo_world]="custom_hooks.1.interval=$EPOCHS default_hooks.checkpoint.interval=1 default_hooks.checkpoint.max_keep_ckpts=-1"
   [yolo_world_s]="custom_hooks.1.interval=$EPOCHS"
   [yolov8]="custom_hooks.1.interval=$EPOCHS"
+  [rtvp_no_expert]="custom_hooks.1.interval=$EPOCHS model.sam_backbone.with_adapter=False model.expert=None model.domain_adapter=None"
+  [rtvp_no_refine]="custom_hooks.1.interval=$EPOCHS model.prompt_refiner=None model.aux_head=None"
+  [rtvp_no_interaction]="custom_hooks.1.interval=$EPOCHS model.interaction.use_text=False"
 )
 
 if [ ! -f "$DATA/annotations/instances_zs_test.json" ]; then
@@ -101,9 +113,11 @@ fi
 # thread (YOLO-World-N and RTVP-N demos: 2.1 and 3.5 s per batch of 8), for
 # the estimate
 declare -A EPOCH_S=([rtvp]=165 [yolo_world]=100 [yolo_world_s]=90 [glip]=200
-                    [gdino]=570 [rtmdet]=160 [yolov8]=180)
+                    [gdino]=570 [rtmdet]=160 [yolov8]=180 [rtvp_no_expert]=140
+                    [rtvp_no_refine]=160 [rtvp_no_interaction]=165)
 declare -A TEST_S=([rtvp]=48 [yolo_world]=32 [yolo_world_s]=40 [glip]=49
-                   [gdino]=60 [rtmdet]=31 [yolov8]=35)
+                   [gdino]=60 [rtmdet]=31 [yolov8]=35 [rtvp_no_expert]=45
+                   [rtvp_no_refine]=46 [rtvp_no_interaction]=48)
 est=0
 for m in $MODELS; do
   passes=$([[ "$CLOSED" == *" $m "* ]] && echo 1 || echo 2)
@@ -131,7 +145,7 @@ for m in $MODELS; do
     [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
     [ -n "${EXTRA[$m]:-}" ] && opts+=(${EXTRA[$m]})
     stage1="$OUT/yolo_world/seed$seed/epoch_1.pth"
-    if [ "$m" = rtvp ] && [ -f "$stage1" ]; then
+    if [[ "$m" == rtvp* && "$m" != rtvp_no_expert ]] && [ -f "$stage1" ]; then
       # the paper's first stage: the seen-class YOLO-World-N of this seed
       # gives RTVP its pre-trained expert
       opts+=(model.expert.init_cfg.type=Pretrained
