@@ -212,13 +212,17 @@ class YOLOWorldHead(BaseDenseHead):
         num_objects = self.prior_cfg.get('num_objects', 5)
         num_classes = self.prior_cfg.get('num_classes', 80)
         img_size = self.prior_cfg.get('img_size', 640)
-        for contrast, stride in zip(self.cls_contrasts, self.strides):
-            bias = getattr(contrast, 'bias', None)
+        for bias, stride in zip(self._class_biases(), self.strides):
             if isinstance(bias, torch.Tensor):
                 with torch.no_grad():
                     bias.fill_(
                         math.log(num_objects / num_classes /
                                  (img_size / stride)**2))
+
+    def _class_biases(self) -> List[Optional[Tensor]]:
+        """Per level, the class bias that ``prior_cfg`` initialises: the
+        contrastive classifier's learnable bias (None when it has none)."""
+        return [getattr(c, 'bias', None) for c in self.cls_contrasts]
 
     # ------------------------------------------------------------ forward
     def forward_single(self, x: Tensor, txt_feats: Tensor,

@@ -1,16 +1,13 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Closed-set YOLOv8 head (the paper's YOLOv8-S baseline and the expert's
 first stage)."""
-import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
-from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
-                         OptInstanceList, OptMultiConfig)
+from mmdet.utils import InstanceList, OptConfigType, OptInstanceList
 from torch import Tensor
 
 from ..utils import make_divisible
@@ -40,66 +37,34 @@ class YOLOv8Head(YOLOWorldHead):
         in_channels (Sequence[int]): Unscaled input channels per level.
         widen_factor (float): Width multiplier of ``in_channels``.
             Defaults to 0.5.
-        strides (Sequence[int]): Level strides. Defaults to (8, 16, 32).
-        reg_max (int): Number of distance bins. Defaults to 16.
         cls_feat_channels (int, optional): Class branch width. Defaults to
             None (``max(C0, num_classes)``).
-        reg_feat_channels (int, optional): Box branch width. Defaults to
-            None (``max(16, C0 // 4, 4 * reg_max)``).
-        bbox_coder (dict): Box coder. Defaults to
-            dict(type='DistancePointBBoxCoder').
-        loss_cls (dict): Class loss. Defaults to sigmoid
-            ``CrossEntropyLoss`` with weight 0.5.
-        loss_bbox (dict): Box loss. Defaults to ``CIoULoss`` with
-            weight 7.5.
-        loss_dfl (dict): DFL. Defaults to weight 1.5 / 4.
-        prior_cfg (dict, optional): YOLOv8's initial class bias
-            ``log(num_objects / num_classes / (img_size / stride) ** 2)``;
-            ``num_classes`` is the head's unless given. Defaults to
-            dict(num_objects=5, img_size=640). None keeps PyTorch's
-            initialisation.
-        norm_cfg (dict): Normalization config.
-            Defaults to dict(type='BN', momentum=0.03, eps=0.001).
-        act_cfg (dict): Activation config. Defaults to dict(type='SiLU').
-        train_cfg (dict, optional): ``assigner`` config (plus ``alpha``
-            and ``beta`` for a per-image mmdet assigner). Defaults to None.
-        test_cfg (dict, optional): ``score_thr``, ``nms_pre``, ``nms``,
-            ``max_per_img``. Defaults to None.
-        init_cfg (dict or list[dict], optional): Initialization config.
-            Defaults to None.
+        **kwargs: The other arguments of :class:`YOLOWorldHead` (strides,
+            ``reg_max``, box branch width, coder, losses, class-bias prior,
+            norm/act, train/test and init configs), with its defaults.
+            ``embed_dims`` is ``num_classes`` and there is no
+            ``contrastive_head``; ``prior_cfg`` defaults to
+            dict(num_objects=5, img_size=640) and its ``num_classes`` to
+            this head's.
     """
 
     def __init__(self,
                  num_classes: int,
                  in_channels: Sequence[int],
                  widen_factor: float = 0.5,
-                 strides: Sequence[int] = (8, 16, 32),
-                 reg_max: int = 16,
                  cls_feat_channels: Optional[int] = None,
-                 reg_feat_channels: Optional[int] = None,
-                 bbox_coder: ConfigType = dict(type='DistancePointBBoxCoder'),
-                 loss_cls: ConfigType = dict(
-                     type='CrossEntropyLoss',
-                     use_sigmoid=True,
-                     reduction='mean',
-                     loss_weight=0.5),
-                 loss_bbox: ConfigType = dict(
-                     type='CIoULoss', reduction='mean', loss_weight=7.5),
-                 loss_dfl: ConfigType = dict(
-                     type='DistributionFocalLoss',
-                     reduction='mean',
-                     loss_weight=1.5 / 4),
-                 prior_cfg: Optional[dict] = dict(
-                     num_objects=5, img_size=640),
-                 norm_cfg: ConfigType = dict(
-                     type='BN', momentum=0.03, eps=0.001),
-                 act_cfg: ConfigType = dict(type='SiLU', inplace=True),
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 **kwargs) -> None:
         if num_classes < 1:
             raise ValueError(
                 f'YOLOv8Head: num_classes must be >= 1, got {num_classes}')
+        for key in ('embed_dims', 'contrastive_head'):
+            if key in kwargs:
+                raise TypeError(f'YOLOv8Head: `{key}` is not an argument of '
+                                'a closed-set head')
+        prior_cfg = kwargs.get('prior_cfg', dict(num_objects=5, img_size=640))
+        if prior_cfg is not None:
+            kwargs['prior_cfg'] = dict(
+                dict(num_classes=num_classes), **prior_cfg)
         if cls_feat_channels is None:
             cls_feat_channels = max(
                 make_divisible(in_channels[0], widen_factor), num_classes)
@@ -109,21 +74,9 @@ class YOLOv8Head(YOLOWorldHead):
             in_channels=in_channels,
             embed_dims=num_classes,
             widen_factor=widen_factor,
-            strides=strides,
-            reg_max=reg_max,
             cls_feat_channels=cls_feat_channels,
-            reg_feat_channels=reg_feat_channels,
             contrastive_head=None,
-            bbox_coder=bbox_coder,
-            loss_cls=loss_cls,
-            loss_bbox=loss_bbox,
-            loss_dfl=loss_dfl,
-            prior_cfg=prior_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            init_cfg=init_cfg)
+            **kwargs)
         self.num_classes = num_classes
 
     def _init_layers(self) -> None:
@@ -139,22 +92,10 @@ class YOLOv8Head(YOLOWorldHead):
                 self._build_branch(c, self.cls_feat_channels,
                                    self.embed_dims))
 
-    def init_weights(self) -> None:
-        """YOLOv8's initialisation: box logits biased to 1, class bias
-        from ``prior_cfg`` (a few objects per image spread over all classes
-        and locations, so the initial BCE over all anchors is small)."""
-        BaseDenseHead.init_weights(self)
-        for reg_pred in self.reg_preds:
-            nn.init.constant_(reg_pred[-1].bias, 1.0)
-        if self.prior_cfg is None:
-            return
-        num_objects = self.prior_cfg.get('num_objects', 5)
-        num_classes = self.prior_cfg.get('num_classes', self.embed_dims)
-        img_size = self.prior_cfg.get('img_size', 640)
-        for cls_pred, stride in zip(self.cls_preds, self.strides):
-            nn.init.constant_(
-                cls_pred[-1].bias,
-                math.log(num_objects / num_classes / (img_size / stride)**2))
+    def _class_biases(self) -> List[Optional[Tensor]]:
+        """The bias of each level's last class conv (YOLOv8's class prior,
+        ``prior_cfg``)."""
+        return [cls_pred[-1].bias for cls_pred in self.cls_preds]
 
     def forward_single(self, x: Tensor,
                        level: int) -> Tuple[Tensor, Tensor, Tensor]:

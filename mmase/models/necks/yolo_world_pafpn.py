@@ -1,20 +1,18 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Text-guided PAFPN of YOLO-World / RTVP."""
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
-import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..utils import make_divisible, make_round
+from ..utils import make_divisible
+from .yolov8_pafpn import YOLOv8PAFPN
 
 
 @MODELS.register_module()
-class YOLOWorldPAFPN(BaseModule):
+class YOLOWorldPAFPN(YOLOv8PAFPN):
     """YOLOv8 PAFPN whose fusion blocks are text-guided (T-CSP).
 
     RTVP "aggregates the text features into the image features using the
@@ -22,7 +20,8 @@ class YOLOWorldPAFPN(BaseModule):
     YOLO-World, every fusion block of the YOLOv8 PAFPN (no lateral 1x1
     convs; top-down: upsample + concat + block; bottom-up: 3x3/2 conv +
     concat + block) is a :class:`MaxSigmoidCSPLayer` guided by the
-    vocabulary embeddings.
+    vocabulary embeddings; the layers (and their state-dict keys) are those
+    of :class:`YOLOv8PAFPN`.
 
     With ``text_enhancer`` (e.g. :class:`ImagePoolingAttention`), the text
     embeddings are refined from the top-down outputs before the bottom-up
@@ -72,63 +71,44 @@ class YOLOWorldPAFPN(BaseModule):
                      type='BN', momentum=0.03, eps=0.001),
                  act_cfg: ConfigType = dict(type='SiLU', inplace=True),
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        n = len(in_channels)
         if not (len(out_channels) == len(embed_channels) == len(num_heads)
-                == n):
+                == len(in_channels)):
             raise ValueError('YOLOWorldPAFPN: in_channels, out_channels, '
                              'embed_channels and num_heads need one entry '
                              'per level')
-        self.num_levels = n
+        # read by _block_kwargs while the base class builds the blocks
+        self.guide_channels = guide_channels
+        self.embed_channels = [
+            make_divisible(c, widen_factor) for c in embed_channels
+        ]
+        self.num_heads = [max(1, int(h * widen_factor)) for h in num_heads]
+        super().__init__(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            deepen_factor=deepen_factor,
+            widen_factor=widen_factor,
+            num_csp_blocks=num_csp_blocks,
+            block_cfg=block_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            init_cfg=init_cfg)
         self.freeze_all = freeze_all
-        ins = [make_divisible(c, widen_factor) for c in in_channels]
-        outs = [make_divisible(c, widen_factor) for c in out_channels]
-        embeds = [make_divisible(c, widen_factor) for c in embed_channels]
-        heads = [max(1, int(h * widen_factor)) for h in num_heads]
-        blocks = make_round(num_csp_blocks, deepen_factor)
-        self.in_channels = ins
-        self.out_channels = outs
-        cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
-
-        def build_block(c_in: int, idx: int) -> nn.Module:
-            block = dict(block_cfg)
-            block.update(
-                in_channels=c_in,
-                out_channels=outs[idx],
-                guide_channels=guide_channels,
-                embed_channels=embeds[idx],
-                num_heads=heads[idx],
-                num_blocks=blocks,
-                add_identity=False,
-                **cfg)
-            return MODELS.build(block)
-
-        self.upsample = nn.Upsample(scale_factor=2, mode='nearest')
-        # top-down: level idx fuses upsampled (idx + 1) with input idx
-        self.top_down_layers = nn.ModuleList()
-        for idx in range(n - 1, 0, -1):
-            upper = ins[n - 1] if idx == n - 1 else outs[idx]
-            self.top_down_layers.append(
-                build_block(upper + ins[idx - 1], idx - 1))
-        self.downsample_layers = nn.ModuleList()
-        self.bottom_up_layers = nn.ModuleList()
-        for idx in range(n - 1):
-            self.downsample_layers.append(
-                ConvModule(outs[idx], outs[idx], 3, stride=2, padding=1,
-                           **cfg))
-            upper = ins[n - 1] if idx + 1 == n - 1 else outs[idx + 1]
-            self.bottom_up_layers.append(
-                build_block(outs[idx] + upper, idx + 1))
-
         if text_enhancer is not None:
             enhancer = dict(text_enhancer)
-            enhancer.setdefault('image_channels', outs[:-1] + ins[-1:])
+            enhancer.setdefault('image_channels',
+                                self.out_channels[:-1] + self.in_channels[-1:])
             enhancer.setdefault('text_channels', guide_channels)
             self.text_enhancer = MODELS.build(enhancer)
         else:
             self.text_enhancer = None
         if freeze_all:
             self._freeze_all()
+
+    def _block_kwargs(self, level: int) -> dict:
+        return dict(
+            guide_channels=self.guide_channels,
+            embed_channels=self.embed_channels[level],
+            num_heads=self.num_heads[level])
 
     def _freeze_all(self) -> None:
         for m in self.modules():
@@ -147,8 +127,7 @@ class YOLOWorldPAFPN(BaseModule):
     def forward(self,
                 img_feats: Sequence[Tensor],
                 txt_feats: Tensor,
-                txt_masks: Optional[Tensor] = None
-                ) -> Union[Tuple[Tensor, ...], List[Tensor]]:
+                txt_masks: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         """Forward function.
 
         Args:
@@ -160,20 +139,8 @@ class YOLOWorldPAFPN(BaseModule):
         Returns:
             tuple[Tensor]: Output levels, finest first.
         """
-        if len(img_feats) != self.num_levels:
-            raise ValueError(f'YOLOWorldPAFPN: expected {self.num_levels} '
-                             f'levels, got {len(img_feats)}')
-        n = self.num_levels
-        inner = [None] * n
-        inner[n - 1] = img_feats[n - 1]
-        for i, idx in enumerate(range(n - 1, 0, -1)):
-            x = torch.cat([self.upsample(inner[idx]), img_feats[idx - 1]], 1)
-            inner[idx - 1] = self.top_down_layers[i](x, txt_feats, txt_masks)
+        self._check_levels(img_feats)
+        inner = self._top_down(img_feats, txt_feats, txt_masks)
         if self.text_enhancer is not None:
             txt_feats = self.text_enhancer(txt_feats, inner)
-        outs = [inner[0]]
-        for idx in range(n - 1):
-            x = torch.cat(
-                [self.downsample_layers[idx](outs[-1]), inner[idx + 1]], 1)
-            outs.append(self.bottom_up_layers[idx](x, txt_feats, txt_masks))
-        return tuple(outs)
+        return self._bottom_up(inner, txt_feats, txt_masks)
