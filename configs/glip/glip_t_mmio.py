@@ -1,20 +1,25 @@
 # GLIP-T (mmdet's GLIP, Swin-T + FPN + DyHead, variant "A": no deep
 # vision-language fusion) on MMIO, zero-shot split (RTVP paper, table 2b):
 # trained on the seen classes, tested on the images with unseen objects with
-# the full vocabulary (`test_vocabulary`), scored by ZeroShotCocoMetric.
+# the full vocabulary, scored by ZeroShotCocoMetric.
 #
 # How the vocabulary reaches GLIP: mmdet's GLIP reads `data_sample.text`;
 # a tuple of class names with `custom_entities=True` becomes the caption
 # "name_0. name_1. ..." and each name is one entity whose index is the
-# label. The shared MMIO pipelines (configs/_base_/datasets/mmio_zeroshot.py)
-# produce `texts` (RandomVocabulary for training: positives + random
-# negatives with labels remapped; LoadVocabulary for test: the active
-# vocabulary); VocabularyAsText copies it to `text` and sets
-# `custom_entities`, so GLIP sees the same vocabularies as RTVP and
-# YOLO-World. Datasets and metric come from
-# configs/_base_/datasets/mmio_datasets.py (the second base), as for
-# mmio_zeroshot.py; tests/test_tools/test_baseline_configs.py checks that
-# they stay equal.
+# label. The loaders are the `mmio_caption_*` ones of
+# configs/_base_/datasets/mmio_datasets.py (the second base): the datasets,
+# transforms and metric of RTVP and YOLO-World (RandomVocabulary for
+# training: positives + random negatives with labels remapped;
+# LoadVocabulary for test: the active vocabulary), then VocabularyAsText,
+# which copies `texts` to `text` and sets `custom_entities`. At most 40
+# names per training image: GLIP's caption is at most 256 BERT tokens,
+# about 5 per class name; descriptions are not used.
+#
+# Test vocabulary: 'all' (generalised: seen + unseen names; the metric
+# reports unseen, seen and their harmonic mean), or 'unseen' with
+#   --cfg-options test_dataloader.dataset.vocabulary=unseen
+# With MMIO's 100 class names the caption is longer than 256 tokens: set
+# `model.test_cfg.chunked_size=40` (mmdet's chunked prompts, batch size 1).
 #
 # Paths to set (nothing is downloaded at run time):
 #   lang_model_name: a local `bert-base-uncased` directory (model and
@@ -34,19 +39,6 @@ custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 
 lang_model_name = 'bert-base-uncased'
 load_from = None
-
-dataset_type = 'MMIODataset'
-data_root = _base_.mmio_data_root
-img_scale = _base_.mmio_img_scale
-# GLIP's caption is at most 256 BERT tokens: with about 5 tokens per class
-# name (and its separator) 40 names fit; descriptions are not used.
-num_train_vocab = 40
-# Test vocabulary as in mmio_zeroshot.py: 'all' (seen + unseen names; the
-# metric reports unseen, seen and their harmonic mean) or 'unseen'. The
-# caption holds at most 256 tokens: with MMIO's 100 class names set
-# `model.test_cfg.chunked_size=40` (mmdet's chunked prompts, batch size 1).
-test_vocabulary = 'all'
-backend_args = None
 
 # The obj365 pretrain config only describes inference; the losses are those
 # of mmdet's GLIP-T fine-tuning config (focal loss on the token scores, GIoU
@@ -68,52 +60,12 @@ model = dict(
     train_cfg=dict(
         assigner=dict(iou_calculator=dict(type='BboxOverlaps2D_GLIP'))))
 
-train_pipeline = _base_.mmio_train_transforms + [
-    dict(
-        type='RandomVocabulary',
-        num_vocab=num_train_vocab,
-        use_descriptions_prob=0.0),
-    dict(type='VocabularyAsText'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=_base_.mmio_train_meta_keys +
-        ('texts', 'text', 'custom_entities')),
-]
-test_pipeline = _base_.mmio_test_transforms + [
-    dict(type='LoadVocabulary'),
-    dict(type='VocabularyAsText'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=_base_.mmio_test_meta_keys +
-        ('texts', 'text', 'custom_entities')),
-]
-
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(_base_.mmio_zs_train_dataset, pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(_base_.mmio_zs_val_dataset, pipeline=test_pipeline))
-test_dataloader = dict(
-    val_dataloader,
-    dataset=dict(
-        _base_.mmio_zs_test_dataset,
-        vocabulary=test_vocabulary,
-        pipeline=test_pipeline))
-
+train_dataloader = dict(_base_.mmio_caption_train_dataloader, _delete_=True)
+val_dataloader = dict(_base_.mmio_caption_val_dataloader, _delete_=True)
+test_dataloader = dict(_base_.mmio_caption_test_dataloader, _delete_=True)
 # model selection on zs_val (seen classes), the test split for test.py only
-val_evaluator = dict(_delete_=True, **_base_.mmio_zs_val_evaluator)
-test_evaluator = dict(_delete_=True, **_base_.mmio_zs_evaluator)
+val_evaluator = dict(_base_.mmio_zs_val_evaluator, _delete_=True)
+test_evaluator = dict(_base_.mmio_zs_evaluator, _delete_=True)
 
 # Fine-tuning schedule of mmdet's GLIP-T COCO config (AdamW, small lr,
 # gradient clipping), 24 epochs.

@@ -19,9 +19,7 @@
 _base_ = './glip_t_mmio.py'
 
 lang_model_name = 'work_dirs/tiny_bert'
-img_scale = _base_.mmio_demo_img_scale
 max_epochs = 4
-num_train_vocab = 40
 
 model = dict(
     backbone=dict(
@@ -40,26 +38,10 @@ model = dict(
     language_model=dict(name=lang_model_name),
     test_cfg=dict(score_thr=0.001))
 
-# the parent's pipeline with the shared transforms at 320 px
-train_pipeline = _base_.mmio_demo_train_transforms + \
-    _base_.train_pipeline[len(_base_.mmio_train_transforms):]
-test_pipeline = _base_.mmio_demo_test_transforms + \
-    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=test_pipeline))
+# the parent's loaders at 320 px with one worker and batch 8
+train_dataloader = dict(_base_.mmio_demo_caption_train_dataloader, batch_size=8)
+val_dataloader = dict(_base_.mmio_demo_caption_val_dataloader, batch_size=8)
+test_dataloader = dict(_base_.mmio_demo_caption_test_dataloader, batch_size=8)
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

@@ -1,16 +1,20 @@
 # Grounding DINO-T (mmdet's GroundingDINO, Swin-T) on MMIO, zero-shot split
 # (RTVP paper, table 2b): trained on the seen classes, tested on the images
-# with unseen objects with the full vocabulary (`test_vocabulary`), scored by
-# ZeroShotCocoMetric. Model and fine-tuning recipe of mmdet's
+# with unseen objects with the full vocabulary, scored by ZeroShotCocoMetric. Model and fine-tuning recipe of mmdet's
 # grounding_dino_swin-t_finetune_16xb2_1x_coco.py.
 #
 # The vocabulary reaches the model as in configs/glip/glip_t_mmio.py:
 # RandomVocabulary / LoadVocabulary write `texts`, VocabularyAsText copies
 # it to `text` (tuple of class names) with `custom_entities=True`, and the
-# labels index into that list. Datasets and metric come from
-# configs/_base_/datasets/mmio_datasets.py (the second base), as for
-# mmio_zeroshot.py; tests/test_tools/test_baseline_configs.py checks they
-# stay equal.
+# labels index into that list: the `mmio_caption_*` loaders of
+# configs/_base_/datasets/mmio_datasets.py (the second base), with at most
+# 40 names per training image (about 5 BERT tokens per class name).
+#
+# Test vocabulary: 'all' (generalised), or 'unseen' with
+#   --cfg-options test_dataloader.dataset.vocabulary=unseen
+# The caption holds at most 256 tokens and mmdet's Grounding DINO has no
+# chunked prompts: with MMIO's 100 class names (about 500 tokens) use
+# 'unseen'.
 #
 # Paths to set (nothing is downloaded at run time):
 #   lang_model_name: a local `bert-base-uncased` directory (model and
@@ -35,18 +39,6 @@ custom_imports = dict(imports=['mmase'], allow_failed_imports=False)
 lang_model_name = 'bert-base-uncased'
 load_from = None
 
-dataset_type = 'MMIODataset'
-data_root = _base_.mmio_data_root
-img_scale = _base_.mmio_img_scale
-# The caption is at most 256 BERT tokens (about 5 per class name).
-num_train_vocab = 40
-# Test vocabulary as in mmio_zeroshot.py: 'all' (seen + unseen names; the
-# metric reports unseen, seen and their harmonic mean) or 'unseen'. The
-# caption holds at most 256 tokens and mmdet's Grounding DINO has no chunked
-# prompts: with MMIO's 100 class names (about 500 tokens) use 'unseen'.
-test_vocabulary = 'all'
-backend_args = None
-
 # mmdet's fine-tuning config checkpoints the 6 encoder layers with fairscale
 # (`num_cp=6`), which is not part of the verified stack: without it the model
 # cannot even be built. Activation checkpointing only saves GPU memory (no
@@ -54,52 +46,12 @@ backend_args = None
 model = dict(
     language_model=dict(name=lang_model_name), encoder=dict(num_cp=0))
 
-train_pipeline = _base_.mmio_train_transforms + [
-    dict(
-        type='RandomVocabulary',
-        num_vocab=num_train_vocab,
-        use_descriptions_prob=0.0),
-    dict(type='VocabularyAsText'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=_base_.mmio_train_meta_keys +
-        ('texts', 'text', 'custom_entities')),
-]
-test_pipeline = _base_.mmio_test_transforms + [
-    dict(type='LoadVocabulary'),
-    dict(type='VocabularyAsText'),
-    dict(
-        type='PackDetInputs',
-        meta_keys=_base_.mmio_test_meta_keys +
-        ('texts', 'text', 'custom_entities')),
-]
-
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(_base_.mmio_zs_train_dataset, pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(_base_.mmio_zs_val_dataset, pipeline=test_pipeline))
-test_dataloader = dict(
-    val_dataloader,
-    dataset=dict(
-        _base_.mmio_zs_test_dataset,
-        vocabulary=test_vocabulary,
-        pipeline=test_pipeline))
-
+train_dataloader = dict(_base_.mmio_caption_train_dataloader, _delete_=True)
+val_dataloader = dict(_base_.mmio_caption_val_dataloader, _delete_=True)
+test_dataloader = dict(_base_.mmio_caption_test_dataloader, _delete_=True)
 # model selection on zs_val (seen classes), the test split for test.py only
-val_evaluator = dict(_delete_=True, **_base_.mmio_zs_val_evaluator)
-test_evaluator = dict(_delete_=True, **_base_.mmio_zs_evaluator)
+val_evaluator = dict(_base_.mmio_zs_val_evaluator, _delete_=True)
+test_evaluator = dict(_base_.mmio_zs_evaluator, _delete_=True)
 
 max_epochs = 12
 train_cfg = dict(

@@ -18,9 +18,7 @@
 _base_ = './grounding_dino_t_mmio.py'
 
 lang_model_name = 'work_dirs/tiny_bert'
-img_scale = _base_.mmio_demo_img_scale
 max_epochs = 4
-num_train_vocab = 40
 embed_dims = 256
 
 model = dict(
@@ -62,26 +60,10 @@ model = dict(
     dn_cfg=dict(group_cfg=dict(num_dn_queries=20)),
     test_cfg=dict(max_per_img=100))
 
-# the parent's pipeline with the shared transforms at 320 px
-train_pipeline = _base_.mmio_demo_train_transforms + \
-    _base_.train_pipeline[len(_base_.mmio_train_transforms):]
-test_pipeline = _base_.mmio_demo_test_transforms + \
-    _base_.test_pipeline[len(_base_.mmio_test_transforms):]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(pipeline=test_pipeline))
+# the parent's loaders at 320 px with one worker
+train_dataloader = dict(_base_.mmio_demo_caption_train_dataloader)
+val_dataloader = dict(_base_.mmio_demo_caption_val_dataloader)
+test_dataloader = dict(_base_.mmio_demo_caption_test_dataloader)
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=2e-4))

@@ -13,8 +13,8 @@ from tests.conftest import build_demo_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ZS_BASE = 'configs/_base_/datasets/mmio_zeroshot.py'
-# the zero-shot baselines write their loaders out (GLIP / Grounding DINO
-# hand the vocabulary over as a caption): same data as RTVP's base
+# the zero-shot baselines that hand the vocabulary over as a caption (GLIP,
+# Grounding DINO: the `mmio_caption_*` loaders): same data as RTVP's base
 ZS_CONFIGS = [
     'configs/glip/glip_t_mmio.py',
     'configs/glip/glip_t_mmio_demo.py',

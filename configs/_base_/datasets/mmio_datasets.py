@@ -203,3 +203,61 @@ mmio_demo_closed_val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
         mmio_closed_val_dataset, pipeline=mmio_demo_closed_set_test_pipeline))
+
+
+# The data of the caption-based grounding detectors of table 2b (GLIP,
+# Grounding DINO): the zero-shot datasets with the vocabulary transforms of
+# mmio_zeroshot.py, then VocabularyAsText, which hands the vocabulary over as
+# mmdet's `text` + `custom_entities` (the caption "name_0. name_1. ...", one
+# entity per name, whose index is the label). A caption holds at most 256
+# BERT tokens, about 5 per class name: 40 names per training image, no
+# descriptions. Loaders with batch 4 per GPU (mmdet's GLIP / Grounding DINO
+# fine-tuning configs) replace mmdet's COCO loaders:
+#   train_dataloader = dict(_base_.mmio_caption_train_dataloader, _delete_=True)
+# `mmio_demo_caption_*` are the same at 320 px with one worker (CPU demos).
+def _caption_pipelines(train_transforms, test_transforms):
+    keys = ('texts', 'text', 'custom_entities')
+    train = train_transforms + [
+        dict(type='RandomVocabulary', num_vocab=40,
+             use_descriptions_prob=0.0),
+        dict(type='VocabularyAsText'),
+        dict(type='PackDetInputs', meta_keys=mmio_train_meta_keys + keys),
+    ]
+    test = test_transforms + [
+        dict(type='LoadVocabulary'),
+        dict(type='VocabularyAsText'),
+        dict(type='PackDetInputs', meta_keys=mmio_test_meta_keys + keys),
+    ]
+    return train, test
+
+
+def _caption_loaders(train_pipeline, test_pipeline, num_workers):
+    common = dict(
+        batch_size=4,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 1)
+    train = dict(
+        common,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        batch_sampler=dict(type='AspectRatioBatchSampler'),
+        dataset=dict(mmio_zs_train_dataset, pipeline=train_pipeline))
+    val = dict(
+        common,
+        drop_last=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(mmio_zs_val_dataset, pipeline=test_pipeline))
+    test = dict(val, dataset=dict(mmio_zs_test_dataset, pipeline=test_pipeline))
+    return train, val, test
+
+
+mmio_caption_train_pipeline, mmio_caption_test_pipeline = _caption_pipelines(
+    mmio_train_transforms, mmio_test_transforms)
+(mmio_caption_train_dataloader, mmio_caption_val_dataloader,
+ mmio_caption_test_dataloader) = _caption_loaders(
+     mmio_caption_train_pipeline, mmio_caption_test_pipeline, 2)
+(mmio_demo_caption_train_pipeline,
+ mmio_demo_caption_test_pipeline) = _caption_pipelines(
+     mmio_demo_train_transforms, mmio_demo_test_transforms)
+(mmio_demo_caption_train_dataloader, mmio_demo_caption_val_dataloader,
+ mmio_demo_caption_test_dataloader) = _caption_loaders(
+     mmio_demo_caption_train_pipeline, mmio_demo_caption_test_pipeline, 1)
