@@ -3,20 +3,16 @@
 # class-balanced batch), image only, a half-width ResNet-18 (random init)
 # at 128x128.
 _base_ = [
-    '../_base_/datasets/ase.py', '../_base_/schedules/ase_adamw_cosine.py'
+    '../_base_/datasets/ase_image_only.py',
+    '../_base_/schedules/ase_adamw_cosine.py'
 ]
 
-num_classes = 5
+num_classes = _base_.num_classes
 img_size = 128
 
 model = dict(
     type='ImageClassifier',
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=num_classes,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.data_preprocessor,
     backbone=dict(
         type='ResNet', depth=18, out_indices=(3, ), stem_channels=32,
         base_channels=32),
@@ -32,7 +28,7 @@ model = dict(
 pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='PackInputs'),
+    dict(type='PackInputs'),  # the image only
 ]
 train_dataloader = dict(
     batch_size=20,

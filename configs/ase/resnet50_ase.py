@@ -6,29 +6,23 @@
 # in about a minute.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
-    '../_base_/datasets/ase.py', '../_base_/schedules/ase_adamw_cosine.py'
+    '../_base_/datasets/ase_image_only.py',
+    '../_base_/schedules/ase_adamw_cosine.py'
 ]
 
-num_classes = 5
+num_classes = _base_.num_classes
 img_size = 96
 
 model = dict(
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=num_classes,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.data_preprocessor,
     head=dict(num_classes=num_classes, topk=(1, )))
 
 pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='PackInputs'),
+    dict(type='PackInputs'),  # the image only
 ]
-train_dataloader = dict(
-    sampler=dict(_delete_=True, type='ClassBalancedSampler', power=0.5),
-    dataset=dict(pipeline=pipeline))
+train_dataloader = dict(dataset=dict(pipeline=pipeline))
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
