@@ -48,6 +48,8 @@
 #   else python]
 #   MODELS ["yolo_world rtvp glip yolov8 rtmdet"]  THREADS [OMP threads, 1: a
 #   second thread barely helps here; run a second FIRST_SEED on the other core]
+#   REUSE [0; 1: a run whose final checkpoint OUT/<model>/seed<N>/epoch_<EPOCHS>.pth
+#   exists is only tested again]
 # The configs read data/mmio_synth (rendered here when missing).
 # Outputs: OUT/<model>/ (logs, checkpoint, test metrics), OUT/table2b.csv,
 # OUT/table2a.csv, OUT/curves_<model>.png.
@@ -60,6 +62,7 @@ EPOCHS=${EPOCHS:-4}
 SEEDS=${SEEDS:-3}
 FIRST_SEED=${FIRST_SEED:-0}
 TRAIN_IMAGES=${TRAIN_IMAGES:-}
+REUSE=${REUSE:-0}
 DATA=data/mmio_synth
 OUT=${OUT:-work_dirs/paper_benchmark}
 MODELS=${MODELS:-"yolo_world rtvp glip yolov8 rtmdet"}
@@ -94,9 +97,15 @@ declare -A EXTRA=(
   [yolo_world]="custom_hooks.1.interval=$EPOCHS default_hooks.checkpoint.interval=1 default_hooks.checkpoint.max_keep_ckpts=-1"
   [yolo_world_s]="custom_hooks.1.interval=$EPOCHS"
   [yolov8]="custom_hooks.1.interval=$EPOCHS"
-  [rtvp_no_expert]="custom_hooks.1.interval=$EPOCHS model.sam_backbone.with_adapter=False model.expert=None model.domain_adapter=None"
-  [rtvp_no_refine]="custom_hooks.1.interval=$EPOCHS model.prompt_refiner=None model.aux_head=None"
-  [rtvp_no_interaction]="custom_hooks.1.interval=$EPOCHS model.interaction.use_text=False"
+  [rtvp_no_expert]="custom_hooks.1.interval=$EPOCHS"
+  [rtvp_no_refine]="custom_hooks.1.interval=$EPOCHS"
+  [rtvp_no_interaction]="custom_hooks.1.interval=$EPOCHS"
+)
+# the model changes of the ablations, given to training and testing alike
+declare -A MODEL_OPTS=(
+  [rtvp_no_expert]="model.sam_backbone.with_adapter=False model.expert=None model.domain_adapter=None"
+  [rtvp_no_refine]="model.prompt_refiner=None model.aux_head=None"
+  [rtvp_no_interaction]="model.interaction.use_text=False"
 )
 
 if [ ! -f "$DATA/annotations/instances_zs_test.json" ]; then
@@ -144,6 +153,8 @@ for m in $MODELS; do
           test_dataloader.num_workers=1)
     [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
     [ -n "${EXTRA[$m]:-}" ] && opts+=(${EXTRA[$m]})
+    model_opts=(${MODEL_OPTS[$m]:-})
+    opts+=("${model_opts[@]}")
     stage1="$OUT/yolo_world/seed$seed/epoch_1.pth"
     if [[ "$m" == rtvp* && "$m" != rtvp_no_expert ]] && [ -f "$stage1" ]; then
       # the paper's first stage: the seen-class YOLO-World-N of this seed
@@ -152,22 +163,31 @@ for m in $MODELS; do
              model.expert.init_cfg.checkpoint="$stage1"
              model.expert.init_cfg.prefix=backbone.)
     fi
-    echo "== $m seed $seed: training $cfg ($EPOCHS epochs, ${TRAIN_IMAGES:-all} training images)"
-    start=$(date +%s)
-    "$PY" tools/train.py "$cfg" --work-dir "$wd" --cfg-options "${opts[@]}" \
-      > "$wd.train.log" 2>&1 \
-      || { echo "training $m failed, see $wd.train.log"; tail -20 "$wd.train.log"; exit 1; }
-    train_s=$(( $(date +%s) - start ))
+    if [ "$REUSE" = 1 ] && [ -f "$wd/epoch_$EPOCHS.pth" ]; then
+      echo "== $m seed $seed: REUSE=1, keeping $wd/epoch_$EPOCHS.pth"
+      realpath "$wd/epoch_$EPOCHS.pth" > "$wd/last_checkpoint"
+      train_s=reused
+    else
+      echo "== $m seed $seed: training $cfg ($EPOCHS epochs, ${TRAIN_IMAGES:-all} training images)"
+      start=$(date +%s)
+      "$PY" tools/train.py "$cfg" --work-dir "$wd" --cfg-options "${opts[@]}" \
+        > "$wd.train.log" 2>&1 \
+        || { echo "training $m failed, see $wd.train.log"; tail -20 "$wd.train.log"; exit 1; }
+      train_s=$(( $(date +%s) - start ))
+    fi
     ckpt=$(cat "$wd/last_checkpoint")
     echo "== $m seed $seed: testing $ckpt ($train_s s of training)"
     start=$(date +%s)
-    "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd" > "$wd.test.log" 2>&1 \
+    test_opts=("${model_opts[@]}")
+    [ ${#test_opts[@]} -gt 0 ] && test_opts=(--cfg-options "${test_opts[@]}")
+    "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd" "${test_opts[@]}" \
+      > "$wd.test.log" 2>&1 \
       || { echo "testing $m failed, see $wd.test.log"; tail -20 "$wd.test.log"; exit 1; }
     test_s=$(( $(date +%s) - start ))
     dirs+=("$wd")
     if [[ "$CLOSED" != *" $m "* ]]; then
       "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd/unseen_only" \
-        --cfg-options test_dataloader.dataset.vocabulary=unseen \
+        --cfg-options test_dataloader.dataset.vocabulary=unseen "${model_opts[@]}" \
         > "$wd.test_unseen_only.log" 2>&1 \
         || { echo "unseen-only test of $m failed, see $wd.test_unseen_only.log"; exit 1; }
       unseen_dirs+=("$wd/unseen_only")
