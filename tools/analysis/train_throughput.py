@@ -2,9 +2,11 @@
 """Training throughput of detection configs on this machine.
 
 Prints, per config: images/s of full training steps (forward, backward,
-optimizer) in fp32 and under bfloat16 autocast (``--amp`` on a CPU), the
-model's forward cost, and the share of this machine's measured matmul peak
-that training reaches, so regressions of speed show as numbers::
+optimizer) in fp32, in fp32 with the channels-last memory format
+(:class:`ChannelsLastHook`, what the demo configs use) and under bfloat16
+autocast (``--amp`` on a CPU; skipped with ``--no-bf16``), the model's
+forward cost, and the share of this machine's measured matmul peak that
+training reaches, so regressions of speed show as numbers::
 
     python tools/analysis/train_throughput.py \\
         configs/yolo_world/yolo_world_n_mmio_demo.py \\
@@ -19,6 +21,7 @@ loading is not part of it.
 """
 import argparse
 import time
+from types import SimpleNamespace
 from typing import Dict
 
 import torch
@@ -28,6 +31,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
+from mmase.engine.hooks import ChannelsLastHook
 from mmase.testing import make_det_batch
 from mmase.utils.model_analysis import count_flops
 
@@ -45,7 +49,8 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def measure(path: str, steps: int, batch: int, vocab_size: int) -> Dict:
+def measure(path: str, steps: int, batch: int, vocab_size: int,
+            bf16: bool = True) -> Dict:
     cfg = Config.fromfile(path)
     init_default_scope('mmdet')
     torch.manual_seed(0)
@@ -59,17 +64,23 @@ def measure(path: str, steps: int, batch: int, vocab_size: int) -> Dict:
     model.train()
     out = dict(config=path, img_size=int(scale[0]),
                gflops=2 * flops / 1e9 if flops else float('nan'))
-    for amp in (False, True):
+    # channels-last last: the conversion stays on the model
+    for mode in ('fp32', 'bf16', 'nhwc'):
         optim = dict(cfg.optim_wrapper)
-        if amp:
+        if mode == 'bf16':
+            if not bf16:
+                out[mode] = float('nan')
+                continue
             optim['type'] = 'BF16AutocastOptimWrapper'
+        if mode == 'nhwc':
+            ChannelsLastHook().before_run(SimpleNamespace(model=model))
         wrapper = build_optim_wrapper(model, optim)
         model.train_step(data, wrapper)  # warm-up
         t = time.perf_counter()
         for _ in range(steps):
             model.train_step(data, wrapper)
         dt = (time.perf_counter() - t) / steps
-        out['bf16' if amp else 'fp32'] = batch / dt
+        out[mode] = batch / dt
     return out
 
 
@@ -80,6 +91,9 @@ def main(argv=None) -> int:
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--vocab', type=int, default=26,
                    help='texts per image (the demos train with 26)')
+    p.add_argument('--no-bf16', action='store_true',
+                   help='skip the bfloat16 autocast column (slow where '
+                   'bfloat16 is emulated)')
     args = p.parse_args(argv)
     threads = torch.get_num_threads()
     peak32 = matmul_peak(torch.float32)
@@ -88,15 +102,18 @@ def main(argv=None) -> int:
           f'bf16 {peak16:.1f} GFLOP/s (a bf16 peak far below fp32 means '
           'bfloat16 is emulated on this CPU: --amp refuses it)')
     print('| config | px | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
-          '| bf16 img/s | bf16 % peak | bf16 speed-up |')
-    print('|---|---|---|---|---|---|---|---|')
+          '| fp32 NHWC img/s | NHWC speed-up | bf16 img/s | bf16 % peak '
+          '| bf16 speed-up |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for path in args.configs:
-        r = measure(path, args.steps, args.batch, args.vocab)
+        r = measure(path, args.steps, args.batch, args.vocab,
+                    not args.no_bf16)
         train_flops = 3 * r['gflops']
         share32 = 100 * r['fp32'] * train_flops / peak32
         share16 = 100 * r['bf16'] * train_flops / peak16
         print(f"| {path} | {r['img_size']} | {r['gflops']:.2f} "
-              f"| {r['fp32']:.1f} | {share32:.0f} % | {r['bf16']:.1f} "
+              f"| {r['fp32']:.1f} | {share32:.0f} % | {r['nhwc']:.1f} "
+              f"| {r['nhwc'] / r['fp32']:.2f}x | {r['bf16']:.1f} "
               f"| {share16:.0f} % | {r['bf16'] / r['fp32']:.2f}x |")
     return 0
 
