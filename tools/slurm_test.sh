@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Testing on a Slurm cluster (one task per GPU, mmengine's slurm launcher).
-#   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
+#   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT \
+#       [test.py args...]
 # Environment: GPUS (tasks in all, default 8), GPUS_PER_NODE (default 8),
 # CPUS_PER_TASK (default 5), SRUN_ARGS (extra srun options), PYTHON.
-# Example: bash tools/slurm_test.sh gpu rtvp configs/rtvp/rtvp_mmio.py work_dirs/rtvp_mmio/epoch_200.pth --out preds.pkl
+# Example: bash tools/slurm_test.sh gpu rtvp \
+#   configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs.py \
+#   work_dirs/rtvp_yolo-world-s_4xb8-200e_mmio-zs/epoch_200.pth \
+#   --out preds.pkl
 set -euo pipefail
 if [ "$#" -lt 4 ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]" >&2

@@ -2,7 +2,8 @@
 """Train a detector or classifier from an mmase / mmdet / mmpretrain config.
 
 Examples:
-    python tools/train.py configs/rtvp/rtvp_mmio_demo.py
+    python tools/train.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, or 4 CPU processes
 """

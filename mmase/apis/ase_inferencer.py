@@ -46,7 +46,7 @@ def register_mmase_models() -> None:
     """Register mmase's mmpretrain models (``configs/ase/metafile.yml``) in
     mmpretrain's ``ModelHub`` (once), so ``mmpretrain.get_model``,
     ``list_models`` and :class:`ASEInferencer` accept their names
-    (``'pfa_cmaf_ase'``)."""
+    (``'pfa-cmaf_effnet-lite0_1xb16-8e_ase'``)."""
     global _REGISTERED
     if _REGISTERED:
         return
@@ -114,8 +114,9 @@ class ASEInferencer(BaseInferencer):
 
     Example:
         >>> from mmase.apis import ASEInferencer
-        >>> inferencer = ASEInferencer('configs/ase/pfa_cmaf_ase.py',
-        ...                            pretrained='epoch_8.pth')
+        >>> inferencer = ASEInferencer(
+        ...     'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py',
+        ...     pretrained='epoch_8.pth')
         >>> inferencer(dict(img='aoi.png', record={'dot_count': 412, ...},
         ...                 description='faint dots in the upper half'))[0]
         {'pred_scores': array([...]), 'pred_label': 2, 'pred_score': 0.71,
@@ -123,7 +124,8 @@ class ASEInferencer(BaseInferencer):
 
     Args:
         model (BaseModel | str | Config): A model, a config file or object,
-            or a name of mmase's model index (``'pfa_cmaf_ase'``).
+            or a name of mmase's model index
+            (``'pfa-cmaf_effnet-lite0_1xb16-8e_ase'``).
         pretrained (str | bool): Checkpoint file. The weights must match the
             model (strict loading) unless ``strict=False``; its
             ``dataset_meta`` gives classes and record fields. Defaults to

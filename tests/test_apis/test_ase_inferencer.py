@@ -27,7 +27,9 @@ def ase(tmp_path_factory):
     data = str(root / 'ase')
     generate_ase(data, num_images=20, seed=0, img_size=64)
     bert = make_tiny_bert(str(root / 'bert'))
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'ase', 'pfa_cmaf_ase.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'ase',
+                 'pfa-cmaf_effnet-lite0_1xb16-8e_ase.py'))
     # a tiny image branch whatever the config's is
     cfg.model.backbone = dict(type='ResNet', depth=18, stem_channels=8,
                               base_channels=8, out_indices=(3, ))
@@ -143,15 +145,17 @@ def test_registered_the_mmpretrain_way(ase):
     from mmase.apis import ASE_TASK, ASEInferencer, register_mmase_models
     register_mmase_models()
     names = ASEInferencer.list_models()
-    assert 'pfa_cmaf_ase' in names and 'resnet50_ase' not in names
-    assert 'resnet50_ase' in list_models('resnet50_ase',
-                                         task='Image Classification')
+    assert ('pfa-cmaf_effnet-lite0_1xb16-8e_ase' in names
+            and 'resnet50_1xb16-3e_ase' not in names)
+    assert 'resnet50_1xb16-3e_ase' in list_models(
+        'resnet50_1xb16-3e_ase', task='Image Classification')
     assert set(names) <= set(list_models(task=ASE_TASK))
     # by name: the repository config; its weights do not fit the tiny
     # checkpoint, and loading is strict
     with pytest.raises(RuntimeError, match=f'{ase["ckpt"]}: the checkpoint '
                        'does not match the model'):
-        ASEInferencer('pfa_cmaf_ase', pretrained=ase['ckpt'], device='cpu')
+        ASEInferencer('pfa-cmaf_effnet-lite0_1xb16-8e_ase',
+                      pretrained=ase['ckpt'], device='cpu')
 
 
 def test_meta_from_meta_json_when_the_checkpoint_has_none(ase, tmp_path):

@@ -513,7 +513,8 @@ def test_missing_text_encoder_path(tmp_path):
                        match=f'text model directory not found: '
                        f"'{missing}' \\(field `model_name`\\)"):
         _tool('train.py').main([
-            osp.join(REPO_ROOT, 'configs', 'ase', 'pfa_cmaf_ase.py'),
+            osp.join(REPO_ROOT, 'configs', 'ase',
+                     'pfa-cmaf_effnet-lite0_1xb16-8e_ase.py'),
             '--work-dir', str(wd), '--cfg-options',
             f'model.text_encoder.model_name={missing}'
         ])
@@ -1025,7 +1026,8 @@ def test_ase_num_classes_differs_from_meta_classes(tmp_path):
     meta = dict(ASE_META, classes=['ok', 'scratch', 'dent', 'stain', 'pit',
                                    'burr'])
     root = make_ase(tmp_path / 'ase', meta=meta)
-    config = osp.join(REPO_ROOT, 'configs', 'ase', 'pfa_cmaf_ase.py')
+    config = osp.join(REPO_ROOT, 'configs', 'ase',
+                      'pfa-cmaf_effnet-lite0_1xb16-8e_ase.py')
     wd = tmp_path / 'wd'
     with pytest.raises(ValueError) as err:
         _tool('train.py').main([

@@ -16,21 +16,21 @@ ZS_BASE = 'configs/_base_/datasets/mmio_zeroshot.py'
 # the zero-shot baselines that hand the vocabulary over as a caption (GLIP,
 # Grounding DINO: the `mmio_caption_*` loaders): same data as RTVP's base
 ZS_CONFIGS = [
-    'configs/glip/glip_t_mmio.py',
-    'configs/glip/glip_t_mmio_demo.py',
-    'configs/grounding_dino/grounding_dino_t_mmio.py',
-    'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
+    'configs/glip/glip_swin-t-a_4xb4-24e_mmio-zs.py',
+    'configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py',
+    'configs/grounding_dino/grounding-dino_swin-t_4xb4-12e_mmio-zs.py',
+    'configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py',
 ]
 # the closed rows of table 2a (closed-set detectors and RTVP), and the
 # demo size of each closed-set detector
 CLOSED_CONFIGS = {
-    'configs/rtvp/rtvp_mmio_closed.py': 640,
-    'configs/yolo/rtmdet_s_mmio_closed.py': 640,
-    'configs/yolo/rtmdet_s_mmio_closed_demo.py': 320,
-    'configs/yolo/yolox_s_mmio_closed.py': 640,
-    'configs/yolo/yolox_s_mmio_closed_demo.py': 320,
-    'configs/yolo/yolov8_s_mmio_closed.py': 640,
-    'configs/yolo/yolov8_s_mmio_closed_demo.py': 320,
+    'configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-closed.py': 640,
+    'configs/yolo/rtmdet_s_4xb8-300e_mmio-closed.py': 640,
+    'configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py': 320,
+    'configs/yolo/yolox_s_4xb8-300e_mmio-closed.py': 640,
+    'configs/yolo/yolox_s_1xb8-6e_mmio-closed-demo.py': 320,
+    'configs/yolo/yolov8_s_4xb8-200e_mmio-closed.py': 640,
+    'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py': 320,
 }
 VOCAB_TRANSFORMS = {'RandomVocabulary', 'LoadVocabulary', 'VocabularyAsText'}
 
@@ -107,11 +107,11 @@ def _batch(size=64):
 
 
 @pytest.mark.parametrize('path', [
-    'configs/yolo/rtmdet_s_mmio_closed_demo.py',
-    'configs/yolo/yolox_s_mmio_closed_demo.py',
-    'configs/yolo/yolov8_s_mmio_closed_demo.py',
-    'configs/glip/glip_t_mmio_demo.py',
-    'configs/grounding_dino/grounding_dino_t_mmio_demo.py',
+    'configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py',
+    'configs/yolo/yolox_s_1xb8-6e_mmio-closed-demo.py',
+    'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py',
+    'configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py',
+    'configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py',
 ])
 def test_demo_model_trains_and_predicts(path, caption_bert):
     cfg = _cfg(path)

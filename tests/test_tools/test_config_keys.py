@@ -131,4 +131,5 @@ def test_a_stop_threshold_comes_with_its_hook(merged_configs):
             f'{osp.relpath(path, REPO_ROOT)}: model.domain_adapter.'
             'stop_threshold is set but custom_hooks has no '
             'DomainAdaptationStopHook, so the criterion never fires')
-    assert with_threshold >= 4  # rtvp_mmio (and its ablations), coco, lvis
+    # rtvp_yolo-world-s_4xb8-200e_mmio-zs (and its ablations), coco, lvis
+    assert with_threshold >= 4

@@ -32,8 +32,10 @@ from tests.conftest import REPO_ROOT
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'model_converters'))
 import yolo_world_to_mmase as converter  # noqa: E402
 
-YOLO_WORLD_S = osp.join(REPO_ROOT, 'configs/yolo_world/yolo_world_s_mmio.py')
-RTVP_S = osp.join(REPO_ROOT, 'configs/rtvp/rtvp_mmio.py')
+YOLO_WORLD_S = osp.join(
+    REPO_ROOT, 'configs/yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py')
+RTVP_S = osp.join(
+    REPO_ROOT, 'configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs.py')
 RTVP_ONLY = ('sam_backbone.', 'expert.', 'domain_adapter.', 'prompt_refiner.',
              'aux_head.', 'interaction.')
 
@@ -273,7 +275,7 @@ def _build(config, text_dir, options=()):
                                           ('v1', 'l')])
 def test_official_weights_load_strictly(version, arch, clip_b32):
     """Official names and shapes -> converter -> strict load into
-    yolo_world_s_mmio.py (S v2 as is; other sizes and v1 with the
+    yolo-world_s_4xb8-200e_mmio-zs.py (S v2 as is; other sizes and v1 with the
     overrides the converter prints)."""
     text_dir, clip_state = clip_b32
     official = _official_state(version, arch, clip_state)
@@ -387,9 +389,10 @@ def test_bad_checkpoints_are_refused(tmp_path):
 
 
 def test_rtvp_takes_the_converted_weights_by_load_from(clip_b32, tmp_path):
-    """rtvp_mmio.py + load_from: every converted weight lands in the
-    YOLO-World part, only RTVP's own modules are not in the file and they
-    keep their initialisation (mmengine's load_from is non-strict)."""
+    """rtvp_yolo-world-s_4xb8-200e_mmio-zs.py + load_from: every converted
+    weight lands in the YOLO-World part, only RTVP's own modules are not in
+    the file and they keep their initialisation (mmengine's load_from is
+    non-strict)."""
     from mmengine.runner import load_checkpoint
     text_dir, clip_state = clip_b32
     official = _official_state('v2', 's', clip_state, 2)
@@ -424,11 +427,11 @@ def test_rtvp_takes_the_converted_weights_by_load_from(clip_b32, tmp_path):
 # mmdet's GLIP-T (A) and Grounding DINO-T checkpoints.
 MMDET_BASELINES = {
     'glip': ('mmdet::glip/glip_atss_swin-t_a_fpn_dyhead_pretrain_obj365.py',
-             'configs/glip/glip_t_mmio.py'),
+             'configs/glip/glip_swin-t-a_4xb4-24e_mmio-zs.py'),
     'grounding_dino':
     ('mmdet::grounding_dino/'
      'grounding_dino_swin-t_pretrain_obj365_goldg_cap4m.py',
-     'configs/grounding_dino/grounding_dino_t_mmio.py'),
+     'configs/grounding_dino/grounding-dino_swin-t_4xb4-12e_mmio-zs.py'),
 }
 
 
@@ -452,12 +455,13 @@ def _build_mmdet(cfg: Config, bert: str) -> nn.Module:
     return MODELS.build(cfg.model)
 
 
-# Where mmdet's fine-tuning recipe (the base of grounding_dino_t_mmio.py)
-# differs from the model of the pre-trained file: its BERT has no pooler
-# (unused by Grounding DINO, which reads the token features; the pre-training
-# config builds it), and its 7 classifiers (6 decoder layers + the encoder's
-# query selection) get a learnable temperature `log_scale` initialised to 0,
-# i.e. exp(0) = 1, the pre-trained model's unscaled similarity.
+# Where mmdet's fine-tuning recipe (the base of
+# grounding-dino_swin-t_4xb4-12e_mmio-zs.py) differs from the model of the
+# pre-trained file: its BERT has no pooler (unused by Grounding DINO, which
+# reads the token features; the pre-training config builds it), and its 7
+# classifiers (6 decoder layers + the encoder's query selection) get a
+# learnable temperature `log_scale` initialised to 0, i.e. exp(0) = 1, the
+# pre-trained model's unscaled similarity.
 EXPECTED_DIFF = {
     'glip': dict(missing=[], unexpected=[]),
     'grounding_dino': dict(

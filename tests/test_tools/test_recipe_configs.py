@@ -17,9 +17,12 @@ from mmengine.registry import init_default_scope
 import mmase  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FULL = ['configs/yolo_world/yolo_world_s_mmio.py', 'configs/rtvp/rtvp_mmio.py']
-DEMOS = ['configs/yolo_world/yolo_world_n_mmio_demo.py',
-         'configs/rtvp/rtvp_mmio_demo.py']
+FULL = [
+    'configs/yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py',
+    'configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs.py'
+]
+DEMOS = ['configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py',
+         'configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py']
 NAMES = ['red dent', 'blue hole', 'green scratch', 'white spot',
          'black crack']
 
@@ -52,7 +55,8 @@ def _image(rng, size=160):
 
 
 def test_mosaic_keeps_labels_on_the_right_texts():
-    cfg = _cfg('configs/yolo_world/yolo_world_n_mmio_demo.py')
+    cfg = _cfg(
+        'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py')
     init_default_scope('mmdet')
     steps = cfg.mmio_demo_mosaic_train_transforms[2:]  # after loading
     assert [t['type'] for t in steps][:2] == ['CachedMosaic', 'RandomAffine']
@@ -101,7 +105,8 @@ def test_ema_and_close_mosaic_where_configured(path):
 
 
 def test_no_decay_on_norms_biases_and_logit_scale():
-    cfg = _cfg('configs/yolo_world/yolo_world_n_mmio_demo.py')
+    cfg = _cfg(
+        'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py')
     assert cfg.model.bbox_head.contrastive_head.type == 'BNContrastiveHead'
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)

@@ -16,9 +16,9 @@ from mmengine.registry import init_default_scope
 import mmase  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CLOSED = 'configs/yolo/yolov8_s_mmio_closed.py'
-DEMO = 'configs/yolo/yolov8_s_mmio_closed_demo.py'
-SEEN = 'configs/yolo/yolov8_s_mmio_seen.py'
+CLOSED = 'configs/yolo/yolov8_s_4xb8-200e_mmio-closed.py'
+DEMO = 'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py'
+SEEN = 'configs/yolo/yolov8_s_4xb8-200e_mmio-seen.py'
 
 
 def _cfg(path):
@@ -101,8 +101,9 @@ def test_seen_config_trains_on_seen_classes_and_selects_on_zs_val(
 
 def test_stage1_checkpoint_loads_as_the_rtvp_expert(tmp_path):
     """The seen-class detector's `backbone.*` weights are RTVP's expert
-    (rtvp_mmio.py with init_cfg Pretrained + prefix): every expert weight
-    comes from the checkpoint, nothing is missing or left over."""
+    (rtvp_yolo-world-s_4xb8-200e_mmio-zs.py with init_cfg Pretrained +
+    prefix): every expert weight comes from the checkpoint, nothing is
+    missing or left over."""
     init_default_scope('mmdet')
     stage1 = _cfg(SEEN)
     torch.manual_seed(0)
@@ -111,7 +112,7 @@ def test_stage1_checkpoint_loads_as_the_rtvp_expert(tmp_path):
     ckpt = tmp_path / 'best_zs_seen_bbox_mAP_epoch_1.pth'
     torch.save(dict(state_dict=det.state_dict(), meta=dict(epoch=1)), ckpt)
 
-    rtvp = _cfg('configs/rtvp/rtvp_mmio.py')
+    rtvp = _cfg('configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs.py')
     expert_cfg = rtvp.model.expert
     for key in ('deepen_factor', 'widen_factor', 'last_stage_out_channels'):
         assert expert_cfg[key] == stage1.model.backbone[key], key

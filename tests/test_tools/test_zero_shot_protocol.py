@@ -46,7 +46,7 @@ def test_selection_on_zs_val_test_only_for_test(path):
     cfg = Config.fromfile(osp.join(REPO, path))
     test_files = list(_ann_files(cfg.test_dataloader)) + list(
         _ann_files(cfg.test_evaluator))
-    if path.endswith('_seen.py'):
+    if path.endswith('-seen.py'):
         # a first stage on the seen classes never reads the test split
         assert test_files and not any(ZS_TEST in f for f in test_files)
     else:
@@ -72,7 +72,8 @@ def test_training_runs_without_the_test_file(tmp_path):
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'),
-        osp.join(REPO, 'configs', 'yolo_world', 'yolo_world_n_mmio_demo.py'),
+        osp.join(REPO, 'configs', 'yolo_world',
+                 'yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py'),
         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
         'train_dataloader.batch_size=4', 'custom_hooks=[]',

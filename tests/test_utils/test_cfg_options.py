@@ -20,17 +20,19 @@ def _datasets(cfg: Config) -> list:
 
 
 def test_described_config_reads_descriptions_in_every_split():
-    cfg = _cfg('ase/pfa_cmaf_ase.py')
+    cfg = _cfg('ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py')
     assert cfg.description_file == 'descriptions.jsonl'
     assert [d.description_file for d in _datasets(cfg)] == [
         'descriptions.jsonl'] * 3
     # image-only baselines read no cache
-    assert [d.description_file for d in _datasets(_cfg('ase/deit_ase.py'))
-            ] == [None] * 3
+    assert [
+        d.description_file
+        for d in _datasets(_cfg('ase/deit-tiny_1xb16-6e_ase.py'))
+    ] == [None] * 3
 
 
 def test_one_option_sets_all_three_datasets():
-    cfg = _cfg('ase/pfa_cmaf_ase.py')
+    cfg = _cfg('ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py')
     merge_cfg_options(cfg, {'data_root': '/data/ase_real/',
                             'description_file': '/cache/desc.jsonl'})
     for d in _datasets(cfg):
@@ -39,13 +41,13 @@ def test_one_option_sets_all_three_datasets():
     assert cfg.data_root == '/data/ase_real/'
 
     # an image-only config: None -> the cache, in every split
-    cfg = _cfg('ase/resnet50_ase.py')
+    cfg = _cfg('ase/resnet50_1xb16-3e_ase.py')
     merge_cfg_options(cfg, {'description_file': 'd.jsonl'})
     assert [d.description_file for d in _datasets(cfg)] == ['d.jsonl'] * 3
 
 
 def test_a_field_set_on_purpose_and_other_options_are_kept():
-    cfg = _cfg('ase/pfa_cmaf_ase.py')
+    cfg = _cfg('ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py')
     cfg.test_dataloader.dataset.data_root = 'data/ase_other/'
     merge_cfg_options(cfg, {'data_root': 'new/',
                             'train_dataloader.batch_size': 4})
@@ -54,7 +56,7 @@ def test_a_field_set_on_purpose_and_other_options_are_kept():
     assert cfg.test_dataloader.dataset.data_root == 'data/ase_other/'
     assert cfg.train_dataloader.batch_size == 4
     # a nested option is a plain merge: the other splits keep theirs
-    cfg = _cfg('ase/pfa_cmaf_ase.py')
+    cfg = _cfg('ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py')
     merge_cfg_options(cfg, {'val_dataloader.dataset.data_root': 'v/'})
     assert cfg.train_dataloader.dataset.data_root == 'data/ase_synth/'
     assert cfg.val_dataloader.dataset.data_root == 'v/'

@@ -1,7 +1,8 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """Print the full config after inheritance and ``--cfg-options``.
 
-    python tools/analysis/print_config.py configs/rtvp/rtvp_mmio_demo.py \\
+    python tools/analysis/print_config.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
         [--cfg-options train_cfg.max_epochs=1] [--save-path merged.py]
 
 ``mmase`` is imported first, so ``mmdet::`` / ``mmpretrain::`` bases and

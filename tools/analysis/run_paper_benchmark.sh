@@ -10,31 +10,38 @@
 #
 # Runs (each: short training, then tools/test.py on the test split), in
 # this order (the first row is the reference of the spread marks):
-#   yolo_world   YOLO-World-N  configs/yolo_world/yolo_world_n_mmio_demo.py
-#                              (the YOLO-World-S style baseline at RTVP-N's
-#                              width: the only difference is RTVP's prompt
-#                              branch)
-#   rtvp         RTVP-N        configs/rtvp/rtvp_mmio_demo.py  zero-shot;
-#                              its expert is the backbone of the same seed's
-#                              YOLO-World-N after its first epoch (the
-#                              paper's first stage, as in tools/run_demo.sh)
-#   glip         GLIP-T demo   configs/glip/glip_t_mmio_demo.py (tiny random
-#                              BERT, so no language prior)
-#   yolov8       YOLOv8-S      configs/yolo/yolov8_s_mmio_closed_demo.py
-#                              closed split (table 2a)
-#   rtmdet       RTMDet-S      configs/yolo/rtmdet_s_mmio_closed_demo.py
-#                              closed split (table 2a)
-# and, when named in MODELS: yolo_world_s (yolo_world_s_mmio_demo.py, half
-# width), gdino (configs/grounding_dino/grounding_dino_t_mmio_demo.py), and
+#   yolo_world   YOLO-World-N
+#                configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py
+#                (the YOLO-World-S style baseline at RTVP-N's width: the only
+#                difference is RTVP's prompt branch)
+#   rtvp         RTVP-N
+#                configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+#                zero-shot; its expert is the backbone of the same seed's
+#                YOLO-World-N after its first epoch (the paper's first stage,
+#                as in tools/run_demo.sh)
+#   glip         GLIP-T demo
+#                configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py (tiny
+#                random BERT, so no language prior)
+#   yolov8       YOLOv8-S
+#                configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py
+#                closed split (table 2a)
+#   rtmdet       RTMDet-S
+#                configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py
+#                closed split (table 2a)
+# and, when named in MODELS: yolo_world_s
+# (yolo-world_s_1xb8-3e_mmio-zs-demo.py, half width), gdino
+# (configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py), and
 # the RTVP paper's table-5 ablations of the RTVP-N demo (the same changes as
-# configs/rtvp/rtvp_mmio_no_*.py, given as --cfg-options):
+# configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs_no-*.py, given as
+# --cfg-options):
 #   rtvp_no_expert       no expert, domain adapter or SAM adapters
 #   rtvp_no_refine       no uncertainty scorer, sparse selection or aux head
 #   rtvp_no_interaction  a learned constant gate instead of eq. 7
 #
 # Every model gets the same short schedule: EPOCHS epochs over the training
 # split (the cosine learning-rate schedule, the second param_scheduler entry
-# of every demo config, is stretched to EPOCHS too) (all of it unless TRAIN_IMAGES is set), once per training seed
+# of every demo config, is stretched to EPOCHS too) (all of it unless
+# TRAIN_IMAGES is set), once per training seed
 # (SEEDS runs with randomness.seed = 0 .. SEEDS-1; the data, rendered with
 # seed 0, stays fixed). Zero-shot models are tested under both protocols
 # (generalised: seen + unseen names; unseen-only vocabulary). With SEEDS > 1
@@ -43,13 +50,14 @@
 # the wall time is printed first (measured on a quiet 2-core machine).
 # Environment knobs (defaults in brackets):
 #   EPOCHS [4: the demo configs' own]  SEEDS [3]  FIRST_SEED [0: seeds
-#   FIRST_SEED .. FIRST_SEED+SEEDS-1; split seeds over parallel runs]  TRAIN_IMAGES [all]
-#   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV (tools/install.sh),
-#   else python]
+#   FIRST_SEED .. FIRST_SEED+SEEDS-1; split seeds over parallel runs]
+#   TRAIN_IMAGES [all]
+#   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV
+#   (tools/install.sh), else python]
 #   MODELS ["yolo_world rtvp glip yolov8 rtmdet"]  THREADS [OMP threads, 1: a
 #   second thread barely helps here; run a second FIRST_SEED on the other core]
-#   REUSE [0; 1: a run whose final checkpoint OUT/<model>/seed<N>/epoch_<EPOCHS>.pth
-#   exists is only tested again]
+#   REUSE [0; 1: a run whose final checkpoint
+#   OUT/<model>/seed<N>/epoch_<EPOCHS>.pth exists is only tested again]
 # The configs read data/mmio_synth (rendered here when missing).
 # Outputs: OUT/<model>/ (logs, checkpoint, test metrics), OUT/table2b.csv,
 # OUT/table2a.csv, OUT/curves_<model>.png.
@@ -70,16 +78,16 @@ export OMP_NUM_THREADS=${THREADS:-1}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 
 declare -A CONFIG=(
-  [rtvp]=configs/rtvp/rtvp_mmio_demo.py
-  [yolo_world]=configs/yolo_world/yolo_world_n_mmio_demo.py
-  [yolo_world_s]=configs/yolo_world/yolo_world_s_mmio_demo.py
-  [glip]=configs/glip/glip_t_mmio_demo.py
-  [gdino]=configs/grounding_dino/grounding_dino_t_mmio_demo.py
-  [rtmdet]=configs/yolo/rtmdet_s_mmio_closed_demo.py
-  [yolov8]=configs/yolo/yolov8_s_mmio_closed_demo.py
-  [rtvp_no_expert]=configs/rtvp/rtvp_mmio_demo.py
-  [rtvp_no_refine]=configs/rtvp/rtvp_mmio_demo.py
-  [rtvp_no_interaction]=configs/rtvp/rtvp_mmio_demo.py
+  [rtvp]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+  [yolo_world]=configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py
+  [yolo_world_s]=configs/yolo_world/yolo-world_s_1xb8-3e_mmio-zs-demo.py
+  [glip]=configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py
+  [gdino]=configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py
+  [rtmdet]=configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py
+  [yolov8]=configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py
+  [rtvp_no_expert]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+  [rtvp_no_refine]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+  [rtvp_no_interaction]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
 )
 # closed-set detectors: one test pass, table 2a
 CLOSED=" rtmdet yolov8 "

@@ -9,8 +9,9 @@ forward cost, and the share of this machine's measured matmul peak that
 training reaches, so regressions of speed show as numbers::
 
     python tools/analysis/train_throughput.py \\
-        configs/yolo_world/yolo_world_n_mmio_demo.py \\
-        configs/rtvp/rtvp_mmio_demo.py --steps 10
+        configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        --steps 10
 
 Cost model: a training step costs about 3x the forward FLOPs (backward
 = 2x forward). mmengine's counter gives multiply-accumulates, counted as

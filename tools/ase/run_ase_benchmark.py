@@ -8,12 +8,12 @@ Rows (``--rows``, default all, in this order):
   (scikit-learn) on the numeric fields (standardised), the machine id
   (one-hot) and the words of the operator note; C chosen on val;
 - ``descriptor``: descriptor only, the model's text branch alone
-  (``configs/ase/descriptor_only_ase.py``);
+  (``configs/ase/descriptor-only_minilm_1xb16-8e_ase.py``);
 - ``resnet50``, ``deit``: image only, random init (no offline weights);
 - ``image``: image only, ImageNet EfficientNet-Lite0, the image branch of
-  the full model (``pfa_cmaf_ase_image_only.py``);
-- ``full``: ``pfa_cmaf_ase.py``; ``no_pfa``, ``no_cmaf``, ``no_aug``,
-  ``no_sampler``: its ablations;
+  the full model (``pfa-cmaf_effnet-lite0_1xb16-8e_ase_image-only.py``);
+- ``full``: ``pfa-cmaf_effnet-lite0_1xb16-8e_ase.py``; ``no_pfa``,
+  ``no_cmaf``, ``no_aug``, ``no_sampler``: its ablations;
 - ``oracle``: reference, not a method: logistic regression on exact
   measurements of the pixels (noise-free record fields and order
   statistics of the 3 x 3 cell statistics of the ``measure`` backend).
@@ -49,21 +49,24 @@ os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 
 CONFIG_ROWS = {
     'descriptor': ('descriptor only (text branch)',
-                   'configs/ase/descriptor_only_ase.py'),
+                   'configs/ase/descriptor-only_minilm_1xb16-8e_ase.py'),
     'resnet50': ('image only: ResNet-50, random init',
-                 'configs/ase/resnet50_ase.py'),
-    'deit': ('image only: DeiT-tiny, random init', 'configs/ase/deit_ase.py'),
+                 'configs/ase/resnet50_1xb16-3e_ase.py'),
+    'deit': ('image only: DeiT-tiny, random init',
+             'configs/ase/deit-tiny_1xb16-6e_ase.py'),
     'image': ('image only: EfficientNet-Lite0, ImageNet',
-              'configs/ase/pfa_cmaf_ase_image_only.py'),
+              'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase_image-only.py'),
     'full': ('full: PFA + CMAF + TDA + sampler',
-             'configs/ase/pfa_cmaf_ase.py'),
-    'no_pfa': ('w/o PFA', 'configs/ase/pfa_cmaf_ase_no_pfa.py'),
+             'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py'),
+    'no_pfa': ('w/o PFA',
+               'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-pfa.py'),
     'no_cmaf': ('w/o CMAF (concatenation)',
-                'configs/ase/pfa_cmaf_ase_no_cmaf.py'),
+                'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-cmaf.py'),
     'no_aug': ('w/o task-specific augmentation',
-               'configs/ase/pfa_cmaf_ase_no_aug.py'),
-    'no_sampler': ('w/o class-balanced sampler',
-                   'configs/ase/pfa_cmaf_ase_no_sampler.py'),
+               'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-aug.py'),
+    'no_sampler': (
+        'w/o class-balanced sampler',
+        'configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-sampler.py'),
 }
 LINEAR_ROWS = {
     'majority': 'majority class',

@@ -1,5 +1,6 @@
 # Copyright (c) mmase contributors. All rights reserved.
-"""Write the LVIS base-class training file used by configs/rtvp/rtvp_lvis.py.
+"""Write the LVIS base-class training file used by
+configs/rtvp/rtvp_yolo-world-s_4xb8-200e_lvis-zs.py.
 
 Example::
 

@@ -3,7 +3,7 @@
 
 mmdet's GLIP and Grounding DINO load their language model with
 ``from_pretrained(lang_model_name)``. Without network access and without a
-local ``bert-base-uncased`` the ``*_demo.py`` configs point to the directory
+local ``bert-base-uncased`` the ``*-demo.py`` configs point to the directory
 this script writes (default ``work_dirs/tiny_bert``). The tokenizer is the
 uncased BERT WordPiece vocabulary of the packaged all-MiniLM-L6-v2 model
 (the same vocabulary as ``bert-base-uncased``), so captions are tokenised as

@@ -26,17 +26,17 @@ the reference and ``(1, )`` in mmase; the text model's ``position_ids``
 Any other key is an error: nothing is silently left out.
 
 v2 checkpoints use ``BNContrastiveHead`` and the plain PAFPN (as
-``configs/yolo_world/yolo_world_s_mmio.py``); v1 checkpoints use the L2
-``RegionTextContrastiveHead`` and the dual PAFPN with an image-pooling text
-enhancer. The tool prints the layout it found and the ``--cfg-options`` for
-widths other than S.
+``configs/yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py``); v1 checkpoints use
+the L2 ``RegionTextContrastiveHead`` and the dual PAFPN with an image-pooling
+text enhancer. The tool prints the layout it found and the ``--cfg-options``
+for widths other than S.
 
 Example::
 
     python tools/model_converters/yolo_world_to_mmase.py \\
         checkpoints/yolo_world_v2_s_obj365v1_goldg_pretrain-55b943ea.pth \\
         checkpoints/yolo_world_v2_s_mmase.pth \\
-        --config configs/yolo_world/yolo_world_s_mmio.py
+        --config configs/yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py
 """
 import argparse
 import os
@@ -57,8 +57,8 @@ from mmase.utils.yolo_world_weights import (  # noqa: E402,F401
 
 
 def config_options(info: dict) -> List[str]:
-    """``--cfg-options`` that turn ``yolo_world_s_mmio.py`` (v2, S) into the
-    architecture of ``info`` (empty for v2-S).
+    """``--cfg-options`` that turn ``yolo-world_s_4xb8-200e_mmio-zs.py`` (v2,
+    S) into the architecture of ``info`` (empty for v2-S).
 
     Args:
         info (dict): :func:`describe_layout` output.
@@ -225,7 +225,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"{'included' if info['text_encoder'] else 'left out'}")
     opts = config_options(info)
     if opts:
-        print('config overrides for configs/yolo_world/yolo_world_s_mmio.py:'
+        print('config overrides for '
+              'configs/yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py:'
               '\n  --cfg-options ' + ' '.join(opts))
     if args.config:
         state = load_checkpoint_file(args.dst)['state_dict']

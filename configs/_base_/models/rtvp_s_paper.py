@@ -1,5 +1,5 @@
 # RTVP-S with the paper's training setup, shared by the COCO and LVIS
-# configs: rtvp_s_model of configs/rtvp/rtvp_s_branch.py (its paths:
+# configs: rtvp_s_model of configs/_base_/models/rtvp_s_branch.py (its paths:
 # rtvp_text_model_name, the CLIP ViT-B/32 text tower; rtvp_sam_checkpoint,
 # mobile_sam.pt; and the expert weights described there), the AdamW 200-epoch
 # schedule with a frozen text encoder, and DDP that tolerates the unused
@@ -8,7 +8,7 @@
 _base_ = [
     '../default_runtime.py',
     '../schedules/adamw_200e.py',
-    '../../rtvp/rtvp_s_branch.py',
+    './rtvp_s_branch.py',
 ]
 
 model = {{_base_.rtvp_s_model}}

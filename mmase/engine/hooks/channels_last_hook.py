@@ -19,7 +19,7 @@ class ChannelsLastHook(Hook):
     EfficientNet-Lite most of all. One 1-thread training step (forward,
     backward, AdamW) of the YOLO-World-N demo on a batch of 8 at 320 px,
     measured with ``tools/analysis/train_throughput.py``: see the figures
-    written in configs/yolo_world/yolo_world_n_mmio_demo.py.
+    written in configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py.
 
     The hook runs before the others (priority ``VERY_HIGH``), so a model
     copy made by a later hook (EMA) is made from the converted model.

@@ -19,14 +19,19 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
 def test_stage1_backbone_loads_as_the_expert(tmp_path):
     init_default_scope('mmdet')
     stage1 = Config.fromfile(
-        osp.join(REPO, 'configs/yolo_world/yolo_world_n_mmio_demo.py'))
+        osp.join(
+            REPO,
+            'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py'))
     torch.manual_seed(0)
     yw = MODELS.build(stage1.model)
     yw.init_weights()
     ckpt = tmp_path / 'epoch_2.pth'
     torch.save(dict(state_dict=yw.state_dict(), meta=dict(epoch=2)), ckpt)
 
-    cfg = Config.fromfile(osp.join(REPO, 'configs/rtvp/rtvp_mmio_demo.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO,
+            'configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py'))
     cfg.model.expert.init_cfg = dict(
         type='Pretrained', checkpoint=str(ckpt), prefix='backbone.')
     torch.manual_seed(1)

@@ -14,15 +14,24 @@ import mmase  # noqa: F401
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 CONFIGS = [
-    'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py', 'pfa_cmaf_ase_no_cmaf.py',
-    'pfa_cmaf_ase_no_aug.py', 'pfa_cmaf_ase_no_sampler.py',
-    'pfa_cmaf_ase_image_only.py', 'descriptor_only_ase.py',
-    'resnet50_ase.py', 'deit_ase.py', 'protonet_ase.py'
+    'pfa-cmaf_effnet-lite0_1xb16-8e_ase.py',
+    'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-pfa.py',
+    'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-cmaf.py',
+    'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-aug.py',
+    'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-sampler.py',
+    'pfa-cmaf_effnet-lite0_1xb16-8e_ase_image-only.py',
+    'descriptor-only_minilm_1xb16-8e_ase.py',
+    'resnet50_1xb16-3e_ase.py',
+    'deit-tiny_1xb16-6e_ase.py',
+    'protonet_resnet18-half_1xb20-8e_ase.py'
 ]
 # building is slow on CPU (ResNet-50, MiniLM): build the configs whose model
 # differs in kind, parse the others
-BUILD = ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py',
-         'descriptor_only_ase.py', 'deit_ase.py', 'protonet_ase.py')
+BUILD = ('pfa-cmaf_effnet-lite0_1xb16-8e_ase.py',
+         'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-cmaf.py',
+         'descriptor-only_minilm_1xb16-8e_ase.py',
+         'deit-tiny_1xb16-6e_ase.py',
+         'protonet_resnet18-half_1xb20-8e_ase.py')
 TDA = {'AOIDotJitter', 'AOIColorShift', 'RecordFieldDropout',
        'DescriptionParaphrase'}
 
@@ -32,9 +41,9 @@ def test_config_builds_and_computes_loss(name):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'ase', name))
     assert cfg.model.head.num_classes == 5
     _check_pipeline(cfg, name)
-    if name == 'pfa_cmaf_ase_no_pfa.py':
+    if name == 'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-pfa.py':
         assert cfg.model.align_loss is None
-    if name == 'resnet50_ase.py':
+    if name == 'resnet50_1xb16-3e_ase.py':
         assert cfg.model.backbone.depth == 50
     if name not in BUILD:
         return
@@ -57,8 +66,9 @@ def test_config_builds_and_computes_loss(name):
     losses = model(**data, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())
     assert ('loss_align' in losses) == (name in (
-        'pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_cmaf.py'))
-    if name == 'descriptor_only_ase.py':
+        'pfa-cmaf_effnet-lite0_1xb16-8e_ase.py',
+        'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-cmaf.py'))
+    if name == 'descriptor-only_minilm_1xb16-8e_ase.py':
         # no image branch: the image does not change the logits
         model.eval()
         logits = model(data['inputs'], data['data_samples'], mode='tensor')
@@ -78,20 +88,23 @@ def _augmentations(pipeline):
 def _check_pipeline(cfg, name):
     pipeline = cfg.train_dataloader.dataset.pipeline
     sampler = cfg.train_dataloader.sampler.type
-    full = ('pfa_cmaf_ase.py', 'pfa_cmaf_ase_no_pfa.py',
-            'pfa_cmaf_ase_no_cmaf.py', 'pfa_cmaf_ase_image_only.py')
+    full = ('pfa-cmaf_effnet-lite0_1xb16-8e_ase.py',
+            'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-pfa.py',
+            'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-cmaf.py',
+            'pfa-cmaf_effnet-lite0_1xb16-8e_ase_image-only.py')
     if name in full:
         assert _augmentations(pipeline) == TDA
         assert sampler == 'ClassBalancedSampler'
     # each ablation removes one thing only
-    if name == 'pfa_cmaf_ase_no_aug.py':
+    if name == 'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-aug.py':
         assert _augmentations(pipeline) == set()
         assert sampler == 'ClassBalancedSampler'
-    if name == 'pfa_cmaf_ase_no_sampler.py':
+    if name == 'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-sampler.py':
         assert _augmentations(pipeline) == TDA
         assert sampler == 'DefaultSampler'
-    if name in full or name in ('pfa_cmaf_ase_no_aug.py',
-                                'pfa_cmaf_ase_no_sampler.py'):
+    if name in full or name in (
+            'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-aug.py',
+            'pfa-cmaf_effnet-lite0_1xb16-8e_ase_no-sampler.py'):
         # the head class is never augmented
         tail = [t for t in pipeline if t['type'] == 'TailClassAugment']
         for t in tail:

@@ -1,8 +1,9 @@
-# Baseline "descriptor only": the text branch of pfa_cmaf_ase.py alone
-# (frozen MiniLM over the descriptor, PFANeck text projection, masked mean,
-# linear head). No image, no record, nothing to fuse or align; the image is
-# still loaded (tiny) because the data pipeline packs it.
-_base_ = './pfa_cmaf_ase.py'
+# Baseline "descriptor only": the text branch of
+# pfa-cmaf_effnet-lite0_1xb16-8e_ase.py alone (frozen MiniLM over the
+# descriptor, PFANeck text projection, masked mean, linear head). No image, no
+# record, nothing to fuse or align; the image is still loaded (tiny) because
+# the data pipeline packs it.
+_base_ = './pfa-cmaf_effnet-lite0_1xb16-8e_ase.py'
 
 model = dict(
     backbone=None,

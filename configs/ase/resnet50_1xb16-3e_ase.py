@@ -1,9 +1,9 @@
 # Image-only ResNet-50 baseline of the ASE paper (Table: CNN baseline),
 # mmpretrain's model definition. Random init: no ImageNet ResNet-50 weights
-# install offline here (give one with `model.backbone.init_cfg` /
-# `load_from`); pfa_cmaf_ase_image_only.py is the pre-trained image-only
-# baseline. Depth 50 kept; 96 px and 3 epochs so it trains on one CPU core
-# in about a minute.
+# install offline here (give one with `model.backbone.init_cfg` / `load_from`);
+# pfa-cmaf_effnet-lite0_1xb16-8e_ase_image-only.py is the pre-trained
+# image-only baseline. Depth 50 kept; 96 px and 3 epochs so it trains on one
+# CPU core in about a minute.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     '../_base_/datasets/ase_image_only.py',

@@ -1,7 +1,8 @@
-# Baseline "image only, pre-trained": the image branch of pfa_cmaf_ase.py
-# (ImageNet EfficientNet-Lite0, same frozen stages, augmentation, sampler
-# and schedule) with mmpretrain's ImageClassifier: backbone + GAP + linear.
-_base_ = './pfa_cmaf_ase.py'
+# Baseline "image only, pre-trained": the image branch of
+# pfa-cmaf_effnet-lite0_1xb16-8e_ase.py (ImageNet EfficientNet-Lite0, same
+# frozen stages, augmentation, sampler and schedule) with mmpretrain's
+# ImageClassifier: backbone + GAP + linear.
+_base_ = './pfa-cmaf_effnet-lite0_1xb16-8e_ase.py'
 
 model = dict(
     _delete_=True,

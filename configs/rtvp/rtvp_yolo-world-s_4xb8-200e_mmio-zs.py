@@ -6,13 +6,16 @@
 # Paths to set (nothing is downloaded at run time):
 #   text encoder: a local `openai/clip-vit-base-patch32` directory (or the
 #     hub id when it is in the local Hugging Face cache), `text_model_name`
-#     of yolo_world_s_mmio.py;
+#     of yolo-world_s_4xb8-200e_mmio-zs.py;
 #   Mobile-SAM: the official `mobile_sam.pt`, `rtvp_sam_checkpoint` of
 #     rtvp_s_branch.py;
 #   expert weights: see rtvp_s_branch.py.
 # e.g. --cfg-options model.text_encoder.model_name=/models/clip-b32 \
 #        model.sam_backbone.checkpoint=/models/mobile_sam.pt
-_base_ = ['../yolo_world/yolo_world_s_mmio.py', './rtvp_s_branch.py']
+_base_ = [
+    '../yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py',
+    '../_base_/models/rtvp_s_branch.py'
+]
 
 model = dict(
     type='RTVP',

@@ -1,4 +1,4 @@
-# CPU demo of yolo_world_s_mmio.py on the embedded benchmark
+# CPU demo of yolo-world_s_4xb8-200e_mmio-zs.py on the embedded benchmark
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
 # the packaged all-MiniLM-L6-v2 sentence encoder (384-d) instead of CLIP,
 # 320 px inputs, 3 epochs, light loaders. A pipeline/speed check on 2 CPU
@@ -7,7 +7,7 @@
 # After so few iterations the BN running statistics (momentum 0.03) still
 # lag the weights, so eval-mode boxes are poor and AP is ~0; train longer
 # (e.g. --cfg-options train_cfg.max_epochs=30) for a meaningful AP.
-_base_ = './yolo_world_s_mmio.py'
+_base_ = './yolo-world_s_4xb8-200e_mmio-zs.py'
 
 text_channels = 384
 img_scale = _base_.mmio_demo_img_scale

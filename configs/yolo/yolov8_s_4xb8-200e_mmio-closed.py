@@ -5,8 +5,8 @@
 # (YOLOv8CSPDarknet, YOLOv8PAFPN, YOLOv8Head: the box branch, task-aligned
 # assigner and losses of YOLO-World's head) inside mmdet's
 # SingleStageDetector. A closed-set detector has a fixed classifier, so it
-# has no zero-shot variant; yolov8_s_mmio_seen.py is the same detector on
-# the seen classes (the expert's first stage of RTVP).
+# has no zero-shot variant; yolov8_s_4xb8-200e_mmio-seen.py is the same
+# detector on the seen classes (the expert's first stage of RTVP).
 #
 # Loaders and metrics: the closed split's of
 # configs/_base_/datasets/mmio_datasets.py, as the other table-2a rows, with
@@ -22,8 +22,8 @@
 #   the bias learning rate starting at 0.1 (mmyolo's YOLOv5ParamSchedulerHook);
 #   mmdet's schedulers set one learning rate for all groups.
 # - Mosaic + RandomAffine (`mmio_mosaic_train_transforms`, the same
-#   augmentation as yolo_world_s_mmio.py), switched off for the last
-#   `close_mosaic_epochs` epochs by mmdet's PipelineSwitchHook;
+#   augmentation as yolo-world_s_4xb8-200e_mmio-zs.py), switched off for the
+#   last `close_mosaic_epochs` epochs by mmdet's PipelineSwitchHook;
 # - EMA of the weights (mmdet's ExpMomentumEMA through EMAHook, YOLOv8's
 #   momentum 1e-4).
 # - 200 epochs and a total batch of 32 (4 GPUs x 8): the paper's schedule
