@@ -30,11 +30,5 @@ val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
 # ase_adamw_cosine.py over 6 epochs at lr 5e-4
-max_epochs = 6
-train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+train_cfg = dict(max_epochs=6, val_interval=3)
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
-         eta_min=1e-5)
-]
-default_hooks = dict(checkpoint=dict(interval=max_epochs))

@@ -27,10 +27,4 @@ val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
 
 # ase_adamw_cosine.py over 3 epochs
-max_epochs = 3
-train_cfg = dict(max_epochs=max_epochs, val_interval=3)
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
-         eta_min=1e-5)
-]
-default_hooks = dict(checkpoint=dict(interval=max_epochs))
+train_cfg = dict(max_epochs=3, val_interval=3)
