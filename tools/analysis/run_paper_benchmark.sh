@@ -85,9 +85,6 @@ declare -A CONFIG=(
   [gdino]=configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py
   [rtmdet]=configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py
   [yolov8]=configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py
-  [rtvp_no_expert]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
-  [rtvp_no_refine]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
-  [rtvp_no_interaction]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
 )
 # closed-set detectors: one test pass, table 2a
 CLOSED=" rtmdet yolov8 "
@@ -105,11 +102,10 @@ declare -A EXTRA=(
   [yolo_world]="custom_hooks.1.interval=$EPOCHS default_hooks.checkpoint.interval=1 default_hooks.checkpoint.max_keep_ckpts=-1"
   [yolo_world_s]="custom_hooks.1.interval=$EPOCHS"
   [yolov8]="custom_hooks.1.interval=$EPOCHS"
-  [rtvp_no_expert]="custom_hooks.1.interval=$EPOCHS"
-  [rtvp_no_refine]="custom_hooks.1.interval=$EPOCHS"
-  [rtvp_no_interaction]="custom_hooks.1.interval=$EPOCHS"
 )
-# the model changes of the ablations, given to training and testing alike
+# the ablations: their base model (the name before `_no_`, with its config
+# and EXTRA options) plus these model changes, given to training and testing
+# alike
 declare -A MODEL_OPTS=(
   [rtvp_no_expert]="model.sam_backbone.with_adapter=False model.expert=None model.domain_adapter=None"
   [rtvp_no_refine]="model.prompt_refiner=None model.aux_head=None"
@@ -148,7 +144,11 @@ ZS_UNSEEN_RUNS=()
 CLOSED_RUNS=()
 TIMES=()
 for m in $MODELS; do
-  cfg=${CONFIG[$m]:?unknown model $m (one of: ${!CONFIG[*]})}
+  base=${m%%_no_*}
+  if [ "$base" != "$m" ] && [ -z "${MODEL_OPTS[$m]:-}" ]; then
+    echo "unknown ablation $m (one of: ${!MODEL_OPTS[*]})"; exit 1
+  fi
+  cfg=${CONFIG[$base]:?unknown model $m (one of: ${!CONFIG[*]} ${!MODEL_OPTS[*]})}
   dirs=()
   unseen_dirs=()
   for seed in $(seq "$FIRST_SEED" $(( FIRST_SEED + SEEDS - 1 ))); do
@@ -160,7 +160,7 @@ for m in $MODELS; do
           train_dataloader.num_workers=1 val_dataloader.num_workers=1
           test_dataloader.num_workers=1)
     [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
-    [ -n "${EXTRA[$m]:-}" ] && opts+=(${EXTRA[$m]})
+    [ -n "${EXTRA[$base]:-}" ] && opts+=(${EXTRA[$base]})
     model_opts=(${MODEL_OPTS[$m]:-})
     opts+=("${model_opts[@]}")
     stage1="$OUT/yolo_world/seed$seed/epoch_1.pth"

@@ -16,10 +16,11 @@ class ChannelsLastHook(Hook):
     layout changes; sums may be reordered in the last float bits).
 
     On CPU, oneDNN's convolutions run faster in NHWC, the depthwise ones of
-    EfficientNet-Lite most of all. One 1-thread training step (forward,
-    backward, AdamW) of the YOLO-World-N demo on a batch of 8 at 320 px,
-    measured with ``tools/analysis/train_throughput.py``: see the figures
-    written in configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py.
+    EfficientNet-Lite most of all: one thread, training steps (forward,
+    backward, AdamW) on batches of 8 at 320 px, measured with
+    ``tools/analysis/train_throughput.py --no-bf16``, 3.8 -> 4.5 img/s for
+    the YOLO-World-N demo and 2.3 -> 2.6 img/s for the RTVP-N demo
+    (docs/benchmark.md).
 
     The hook runs before the others (priority ``VERY_HIGH``), so a model
     copy made by a later hook (EMA) is made from the converted model.
