@@ -51,16 +51,11 @@ def parse_args(argv=None):
 def set_amp(cfg: Config) -> None:
     """``--amp``: fp16 with dynamic loss scaling on CUDA, bfloat16 autocast
     on a CPU that supports it, an error otherwise."""
-    from mmase.engine.optimizers import cpu_supports_bf16
-    if torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    from mmase.engine.optimizers import amp_optim_wrapper_type
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    cfg.optim_wrapper.type = amp_optim_wrapper_type(device)
+    if device == 'cuda':
         cfg.optim_wrapper.loss_scale = 'dynamic'
-    elif cpu_supports_bf16():
-        cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
-    else:
-        raise RuntimeError('--amp needs a CUDA device or a CPU with native '
-                           'bfloat16 (AVX-512 BF16 / AMX); this machine has '
-                           'neither. Train without --amp.')
 
 
 def build_config(args) -> Config:

@@ -51,7 +51,8 @@
 # Environment knobs (defaults in brackets):
 #   EPOCHS [4: the demo configs' own]  SEEDS [3]  FIRST_SEED [0: seeds
 #   FIRST_SEED .. FIRST_SEED+SEEDS-1; split seeds over parallel runs]
-#   TRAIN_IMAGES [all]
+#   TRAIN_IMAGES [all]  VAL_INTERVAL [none: validate on zs_val every N
+#   epochs, for learning curves; nothing is selected on it]
 #   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV
 #   (tools/install.sh), else python]
 #   MODELS ["yolo_world rtvp glip yolov8 rtmdet"]  THREADS [OMP threads, 1: a
@@ -154,7 +155,7 @@ for m in $MODELS; do
   for seed in $(seq "$FIRST_SEED" $(( FIRST_SEED + SEEDS - 1 ))); do
     wd="$OUT/$m/seed$seed"
     mkdir -p "$wd"
-    opts=(train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval=1000
+    opts=(train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="${VAL_INTERVAL:-1000}"
           param_scheduler.1.end="$EPOCHS" param_scheduler.1.T_max="$EPOCHS"
           default_hooks.checkpoint.interval="$EPOCHS" randomness.seed="$seed"
           train_dataloader.num_workers=1 val_dataloader.num_workers=1

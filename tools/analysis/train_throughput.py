@@ -6,7 +6,10 @@ optimizer) in fp32, in fp32 with the channels-last memory format
 (:class:`ChannelsLastHook`, what the demo configs use) and under bfloat16
 autocast (``--amp`` on a CPU; skipped with ``--no-bf16``), the model's
 forward cost, and the share of this machine's measured matmul peak that
-training reaches, so regressions of speed show as numbers::
+training reaches, so regressions of speed show as numbers. ``--device
+cuda`` measures on the GPU instead: the mixed-precision column is then
+what ``tools/train.py --amp`` uses there (fp16 autocast with dynamic loss
+scaling) and the peaks are GPU matmuls::
 
     python tools/analysis/train_throughput.py \\
         configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py \\
@@ -23,11 +26,11 @@ loading is not part of it.
 import argparse
 import time
 from types import SimpleNamespace
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
@@ -37,26 +40,44 @@ from mmase.testing import make_det_batch
 from mmase.utils.model_analysis import count_flops
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(dtype: torch.dtype,
+                n: int = 2048,
+                reps: int = 5,
+                device: str = 'cpu') -> float:
     """GFLOP/s of an ``n x n`` matmul in ``dtype`` (best of ``reps``)."""
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
     a @ b
     best = float('inf')
     for _ in range(reps):
+        _sync(device)
         t = time.perf_counter()
         a @ b
+        _sync(device)
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
 
 
-def measure(path: str, steps: int, batch: int, vocab_size: int,
-            bf16: bool = True) -> Dict:
+def measure(path: str,
+            steps: int,
+            batch: int,
+            vocab_size: int,
+            amp: bool = True,
+            device: str = 'cpu',
+            cfg_options: Optional[dict] = None) -> Dict:
     cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
+    model.to(device)
     model.train()
     scale = cfg.get('img_scale', (320, 320))
     vocab = [f'defect class {i}' for i in range(vocab_size)]
@@ -69,17 +90,23 @@ def measure(path: str, steps: int, batch: int, vocab_size: int,
     for mode in ('fp32', 'bf16', 'nhwc'):
         optim = dict(cfg.optim_wrapper)
         if mode == 'bf16':
-            if not bf16:
+            if not amp:
                 out[mode] = float('nan')
                 continue
-            optim['type'] = 'BF16AutocastOptimWrapper'
+            if device.startswith('cuda'):  # what --amp uses there
+                optim.update(type='AmpOptimWrapper', loss_scale='dynamic')
+            else:  # emulated bfloat16 is measured too
+                optim['type'] = 'BF16AutocastOptimWrapper'
         if mode == 'nhwc':
             ChannelsLastHook().before_run(SimpleNamespace(model=model))
         wrapper = build_optim_wrapper(model, optim)
-        model.train_step(data, wrapper)  # warm-up
+        for _ in range(2):  # warm-up (cuDNN picks its algorithms here)
+            model.train_step(data, wrapper)
+        _sync(device)
         t = time.perf_counter()
         for _ in range(steps):
             model.train_step(data, wrapper)
+        _sync(device)
         dt = (time.perf_counter() - t) / steps
         out[mode] = batch / dt
     return out
@@ -93,22 +120,31 @@ def main(argv=None) -> int:
     p.add_argument('--vocab', type=int, default=26,
                    help='texts per image (the demos train with 26)')
     p.add_argument('--no-bf16', action='store_true',
-                   help='skip the bfloat16 autocast column (slow where '
+                   help='skip the mixed-precision column (slow where '
                    'bfloat16 is emulated)')
+    p.add_argument('--device', default='cpu',
+                   help="'cpu' or 'cuda'. Defaults to 'cpu'.")
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override settings of every config (key=value)')
     args = p.parse_args(argv)
+    device = args.device
+    low = torch.float16 if device.startswith('cuda') else torch.bfloat16
+    amp = 'fp16' if low is torch.float16 else 'bf16'
     threads = torch.get_num_threads()
-    peak32 = matmul_peak(torch.float32)
-    peak16 = matmul_peak(torch.bfloat16)
-    print(f'{threads} threads; matmul peak fp32 {peak32:.1f} GFLOP/s, '
-          f'bf16 {peak16:.1f} GFLOP/s (a bf16 peak far below fp32 means '
-          'bfloat16 is emulated on this CPU: --amp refuses it)')
+    peak32 = matmul_peak(torch.float32, device=device)
+    peak16 = matmul_peak(low, device=device)
+    where = (torch.cuda.get_device_name(device) if device.startswith('cuda')
+             else f'{threads} threads')
+    print(f'{where}; matmul peak fp32 {peak32:.1f} GFLOP/s, '
+          f'{amp} {peak16:.1f} GFLOP/s (on a CPU, a bf16 peak far below '
+          'fp32 means bfloat16 is emulated: --amp refuses it)')
     print('| config | px | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
-          '| fp32 NHWC img/s | NHWC speed-up | bf16 img/s | bf16 % peak '
-          '| bf16 speed-up |')
+          f'| fp32 NHWC img/s | NHWC speed-up | {amp} img/s | {amp} % peak '
+          f'| {amp} speed-up |')
     print('|---|---|---|---|---|---|---|---|---|---|')
     for path in args.configs:
         r = measure(path, args.steps, args.batch, args.vocab,
-                    not args.no_bf16)
+                    not args.no_bf16, device, args.cfg_options)
         train_flops = 3 * r['gflops']
         share32 = 100 * r['fp32'] * train_flops / peak32
         share16 = 100 * r['bf16'] * train_flops / peak16

@@ -18,6 +18,32 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def amp_optim_wrapper_type(device: str) -> str:
+    """The optimizer wrapper that ``--amp`` means on ``device``.
+
+    ``'cuda'``: mmengine's ``AmpOptimWrapper`` (fp16 autocast; the caller
+    sets dynamic loss scaling). ``'cpu'``: :class:`BF16AutocastOptimWrapper`
+    where the CPU runs bfloat16 natively.
+
+    Args:
+        device (str): ``'cuda'`` or ``'cpu'`` (a ``'cuda:N'`` works too).
+
+    Returns:
+        str: The registered wrapper type.
+
+    Raises:
+        RuntimeError: On a CPU without native bfloat16, where emulated
+            bfloat16 is slower than fp32.
+    """
+    if str(device).startswith('cuda'):
+        return 'AmpOptimWrapper'
+    if cpu_supports_bf16():
+        return 'BF16AutocastOptimWrapper'
+    raise RuntimeError('--amp needs a CUDA device or a CPU with native '
+                       'bfloat16 (AVX-512 BF16 / AMX); this machine has '
+                       'neither. Train without --amp.')
+
+
 @OPTIM_WRAPPERS.register_module()
 class BF16AutocastOptimWrapper(OptimWrapper):
     """Optimizer wrapper that runs the forward pass under CPU bfloat16

@@ -212,15 +212,23 @@ class RTVPAuxHead(BaseModule):
                           boxes: Tensor, gt_boxes: Tensor
                           ) -> Optional[Tuple[Tensor, Tensor]]:
         """Assign one image's points to its (non-empty) gt boxes; return
-        the positive mask and the gt box of each positive, or None."""
-        pred = InstanceData(
-            priors=torch.cat([priors, priors], dim=1),  # (x, y, x, y)
-            bboxes=boxes.detach(),
-            scores=cls_logits.detach().sigmoid())
-        gts = InstanceData(
-            bboxes=gt_boxes,
-            labels=gt_boxes.new_zeros(gt_boxes.shape[0], dtype=torch.long))
-        result = self.assigner.assign(pred, gts)
+        the positive mask and the gt box of each positive, or None.
+
+        The assignment runs in fp32 with autocast off: under ``--amp`` the
+        predictions are half, and mmdet's assigners mix them with fp32 gt
+        boxes and fill them with values beyond the half range."""
+        with torch.autocast(device_type=priors.device.type, enabled=False):
+            priors = priors.float()
+            pred = InstanceData(
+                priors=torch.cat([priors, priors], dim=1),  # (x, y, x, y)
+                bboxes=boxes.detach().float(),
+                scores=cls_logits.detach().float().sigmoid())
+            gt_boxes = gt_boxes.float()
+            gts = InstanceData(
+                bboxes=gt_boxes,
+                labels=gt_boxes.new_zeros(
+                    gt_boxes.shape[0], dtype=torch.long))
+            result = self.assigner.assign(pred, gts)
         pos = result.gt_inds > 0
         if not pos.any():
             return None

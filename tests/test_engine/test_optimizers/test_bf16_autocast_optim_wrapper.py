@@ -2,12 +2,13 @@
 """``--amp`` on a CPU: bfloat16 autocast around the forward pass, for the
 optimizer wrapper alone and for every demo config (2 training steps)."""
 import os.path as osp
+from contextlib import contextmanager
 
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
+from mmengine.optim import OptimWrapper, build_optim_wrapper
 
 import mmase  # noqa: F401
 from mmase.engine.optimizers import BF16AutocastOptimWrapper
@@ -64,3 +65,40 @@ def test_demo_config_trains_two_steps_in_bf16(path, caption_bert):
     assert dtypes and all(d == torch.bfloat16 for d in dtypes)
     assert all(p.dtype == torch.float32 for p in params)
     assert any(not torch.equal(a, p) for a, p in zip(before, params))
+
+
+class _CPUFloat16Autocast(OptimWrapper):
+    """What ``AmpOptimWrapper`` does to the forward pass on CUDA (fp16
+    autocast), on the CPU, so that fp16 dtype errors show without a GPU."""
+
+    @contextmanager
+    def optim_context(self, model: nn.Module):
+        with super().optim_context(model), torch.autocast(
+                device_type='cpu', dtype=torch.float16):
+            yield
+
+
+@pytest.mark.parametrize('path', [DEMOS[0], DEMOS[2], DEMOS[7]])
+def test_zero_shot_demo_trains_under_fp16_autocast(path, caption_bert):
+    """``--amp`` on a GPU: an RTVP-N training step once failed there in the
+    auxiliary head's assignment (fp16 predictions, fp32 gt boxes)."""
+    cfg = Config.fromfile(osp.join(REPO, path))
+    model = build_demo_model(cfg, caption_bert)
+    wrapper = _CPUFloat16Autocast(
+        optimizer=torch.optim.SGD(model.parameters(), lr=1e-3))
+    params = [p for p in model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in params]
+    log_vars = model.train_step(make_det_batch(64), wrapper)
+    assert torch.isfinite(torch.as_tensor(log_vars['loss']))
+    assert any(not torch.equal(a, p) for a, p in zip(before, params))
+
+
+def test_amp_optim_wrapper_type(monkeypatch):
+    from mmase.engine.optimizers import bf16_autocast_optim_wrapper as mod
+    assert mod.amp_optim_wrapper_type('cuda') == 'AmpOptimWrapper'
+    assert mod.amp_optim_wrapper_type('cuda:1') == 'AmpOptimWrapper'
+    monkeypatch.setattr(mod, 'cpu_supports_bf16', lambda: True)
+    assert mod.amp_optim_wrapper_type('cpu') == 'BF16AutocastOptimWrapper'
+    monkeypatch.setattr(mod, 'cpu_supports_bf16', lambda: False)
+    with pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
+        mod.amp_optim_wrapper_type('cpu')

@@ -42,3 +42,26 @@ def test_aux_head_loss_and_training():
         total.backward()
         opt.step()
     assert total.item() < first
+
+
+def test_aux_head_loss_under_fp16_autocast():
+    """``--amp`` on CUDA runs the head in fp16: the convolutions return half
+    tensors while the gt boxes stay fp32; the assignment must not mix them
+    (mmdet's TaskAlignedAssigner index-puts one into the other). CPU
+    float16 autocast gives the same half outputs."""
+    torch.manual_seed(0)
+    head = RTVPAuxHead(in_channels=[8, 16], strides=[4, 8], feat_channels=16,
+                       num_convs=1)
+    prompts = [torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8)]
+    scores = [torch.rand(1, 1, 16, 16), torch.rand(1, 1, 8, 8)]
+    masks = [torch.ones(1, 1, 16, 16), torch.ones(1, 1, 8, 8)]
+    gts = [InstanceData(bboxes=torch.tensor([[8., 8., 40., 32.]]),
+                        labels=torch.tensor([3]))]
+    metas = [dict(img_shape=(64, 64))]
+    fp32 = head.loss(prompts, scores, masks, gts, metas)
+    with torch.autocast('cpu', dtype=torch.float16):
+        assert head(prompts)[0][0].dtype == torch.float16
+        half = head.loss(prompts, scores, masks, gts, metas)
+    for k, v in fp32.items():
+        assert torch.isfinite(half[k])
+        torch.testing.assert_close(half[k].float(), v, rtol=0.05, atol=0.02)
