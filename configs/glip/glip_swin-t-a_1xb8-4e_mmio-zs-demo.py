@@ -16,7 +16,10 @@
 # mmdet's head with deformable convolutions. The head keeps 256 channels:
 # mmdet's ATSS-VL target code sizes the token targets with `feat_channels`,
 # so it must equal the 256 caption tokens.
-_base_ = './glip_swin-t-a_4xb4-24e_mmio-zs.py'
+_base_ = [
+    './glip_swin-t-a_4xb4-24e_mmio-zs.py',
+    '../_base_/schedules/cpu_demo.py'
+]
 
 lang_model_name = 'work_dirs/tiny_bert'
 max_epochs = 4
@@ -46,12 +49,11 @@ test_dataloader = dict(_base_.mmio_demo_caption_test_dataloader, batch_size=8)
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
+# the demo warm-up (configs/_base_/schedules/cpu_demo.py), then a cosine
+# decay to 1e-5 that ends with training
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=50),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, begin=0, end=max_epochs,
-         T_max=max_epochs, by_epoch=True, convert_to_iter_based=True),
+    _base_.cpu_demo_param_scheduler[0],
+    dict(type='CosineAnnealingLR', eta_min=1e-5, begin=0, by_epoch=True,
+         convert_to_iter_based=True),
 ]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+default_hooks = _base_.cpu_demo_default_hooks

@@ -15,7 +15,10 @@
 # (4 x 128 = 2 x 256 inputs to its query MLP). mmcv's
 # MultiScaleDeformableAttention falls back to
 # its pure PyTorch path on CPU, so no op needs replacing.
-_base_ = './grounding-dino_swin-t_4xb4-12e_mmio-zs.py'
+_base_ = [
+    './grounding-dino_swin-t_4xb4-12e_mmio-zs.py',
+    '../_base_/schedules/cpu_demo.py'
+]
 
 lang_model_name = 'work_dirs/tiny_bert'
 max_epochs = 4
@@ -68,9 +71,7 @@ test_dataloader = dict(_base_.mmio_demo_caption_test_dataloader)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=2e-4))
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+    dict(type='MultiStepLR', begin=0, by_epoch=True,
          milestones=[max_epochs - 1], gamma=0.1)
 ]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+default_hooks = _base_.cpu_demo_default_hooks

@@ -18,7 +18,10 @@
 # 2 CPU cores shared with other jobs, OMP_NUM_THREADS=1: 5.0 s per batch of
 # 8, 30 min of training for the 6 epochs, 1.4 min for PreciseBN and the
 # evaluation. Its accuracy has not been measured over seeds yet.
-_base_ = './yolov8_s_4xb8-200e_mmio-closed.py'
+_base_ = [
+    './yolov8_s_4xb8-200e_mmio-closed.py',
+    '../_base_/schedules/cpu_demo.py'
+]
 
 img_scale = _base_.mmio_demo_img_scale
 max_epochs = 6
@@ -48,11 +51,12 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(
     optimizer=dict(
         _delete_=True, type='AdamW', lr=base_lr, weight_decay=0.025))
+# the demo warm-up (configs/_base_/schedules/cpu_demo.py), then YOLOv8's
+# linear decay to 1 % (its `end` is the training epochs, set by the runner)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=50),
+    _base_.cpu_demo_param_scheduler[0],
     dict(type='LinearLR', start_factor=1.0, end_factor=0.01, by_epoch=True,
-         begin=0, end=max_epochs, convert_to_iter_based=True),
+         begin=0, convert_to_iter_based=True),
 ]
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
@@ -62,6 +66,4 @@ custom_hooks = [
         interval=max_epochs,
         priority='ABOVE_NORMAL'),
 ]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = _base_.cpu_demo_default_hooks

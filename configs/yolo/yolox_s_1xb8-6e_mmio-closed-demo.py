@@ -2,7 +2,10 @@
 # (`python tools/data/make_synthetic.py mmio --out data/mmio_synth`):
 # 320 px inputs, a few epochs, light loaders. A pipeline/speed check, not
 # the paper's schedule.
-_base_ = './yolox_s_4xb8-300e_mmio-closed.py'
+_base_ = [
+    './yolox_s_4xb8-300e_mmio-closed.py',
+    '../_base_/schedules/cpu_demo.py'
+]
 
 img_scale = _base_.mmio_demo_img_scale
 max_epochs = 6
@@ -16,14 +19,6 @@ val_dataloader = _base_.mmio_demo_closed_val_dataloader
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=50),
-    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.05, begin=0,
-         end=max_epochs, T_max=max_epochs, by_epoch=True,
-         convert_to_iter_based=True),
-]
+param_scheduler = _base_.cpu_demo_param_scheduler
 custom_hooks = []
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = _base_.cpu_demo_default_hooks

@@ -41,14 +41,12 @@ model = dict(
     bbox_head=dict(widen_factor=widen_factor))
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+# the demo schedule (configs/_base_/schedules/cpu_demo.py), 30 warm-up
+# iterations
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=30),
-    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.05, begin=0,
-         end=max_epochs, T_max=max_epochs, by_epoch=True,
-         convert_to_iter_based=True),
+    dict(_base_.cpu_demo_param_scheduler[0], end=30),
+    _base_.cpu_demo_param_scheduler[1]
 ]
-default_hooks = dict(checkpoint=dict(interval=max_epochs))
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
     dict(

@@ -7,7 +7,10 @@
 # After so few iterations the BN running statistics (momentum 0.03) still
 # lag the weights, so eval-mode boxes are poor and AP is ~0; train longer
 # (e.g. --cfg-options train_cfg.max_epochs=30) for a meaningful AP.
-_base_ = './yolo-world_s_4xb8-200e_mmio-zs.py'
+_base_ = [
+    './yolo-world_s_4xb8-200e_mmio-zs.py',
+    '../_base_/schedules/cpu_demo.py'
+]
 
 text_channels = 384
 img_scale = _base_.mmio_demo_img_scale
@@ -57,17 +60,8 @@ test_dataloader = dict(
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=50),
-    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.05, begin=0,
-         end=max_epochs, T_max=max_epochs, by_epoch=True,
-         convert_to_iter_based=True),
-]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1,
-                    save_best=None))
+param_scheduler = _base_.cpu_demo_param_scheduler
+default_hooks = _base_.cpu_demo_default_hooks
 # After a short schedule the BN running averages lag the weights and the
 # eval-mode model is poor; recompute them with the final weights (mmpretrain's
 # PreciseBNHook) before the evaluation at the end of training.

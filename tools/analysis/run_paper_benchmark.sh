@@ -39,9 +39,9 @@
 #   rtvp_no_interaction  a learned constant gate instead of eq. 7
 #
 # Every model gets the same short schedule: EPOCHS epochs over the training
-# split (the cosine learning-rate schedule, the second param_scheduler entry
-# of every demo config, is stretched to EPOCHS too) (all of it unless
-# TRAIN_IMAGES is set), once per training seed
+# split (all of it unless TRAIN_IMAGES is set; every demo's learning-rate
+# schedule ends with training, so it stretches to EPOCHS), once per training
+# seed
 # (SEEDS runs with randomness.seed = 0 .. SEEDS-1; the data, rendered with
 # seed 0, stays fixed). Zero-shot models are tested under both protocols
 # (generalised: seen + unseen names; unseen-only vocabulary). With SEEDS > 1
@@ -155,9 +155,10 @@ for m in $MODELS; do
   for seed in $(seq "$FIRST_SEED" $(( FIRST_SEED + SEEDS - 1 ))); do
     wd="$OUT/$m/seed$seed"
     mkdir -p "$wd"
+    # the demos' schedules end, and save their checkpoint, where training
+    # does (configs/_base_/schedules/cpu_demo.py)
     opts=(train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="${VAL_INTERVAL:-1000}"
-          param_scheduler.1.end="$EPOCHS" param_scheduler.1.T_max="$EPOCHS"
-          default_hooks.checkpoint.interval="$EPOCHS" randomness.seed="$seed"
+          randomness.seed="$seed"
           train_dataloader.num_workers=1 val_dataloader.num_workers=1
           test_dataloader.num_workers=1)
     [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
