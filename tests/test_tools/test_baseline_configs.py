@@ -134,3 +134,63 @@ def test_demo_model_trains_and_predicts(path, caption_bert):
     n_cls = cfg.model.bbox_head.get('num_classes', 3)
     limit = 3 if 'language_model' in cfg.model else n_cls
     assert labels.numel() == 0 or int(labels.max()) < limit
+
+
+DEMO_SCHEDULES = {
+    'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py': 0.05,
+    'configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py': 0.05,
+    'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py': 0.01,
+}
+
+
+@pytest.mark.parametrize('path', sorted(DEMO_SCHEDULES))
+def test_demo_schedule_ends_with_training(path, tmp_path):
+    """The demos' schedules (configs/_base_/schedules/cpu_demo.py) name no
+    `end`: with another `max_epochs` the decay still reaches its floor at
+    the last iteration, and the one checkpoint is the last epoch's."""
+    from mmengine.hooks import Hook
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, inputs, data_samples=None, mode='loss'):
+            return dict(loss=((self.w - inputs.mean())**2).sum())
+
+    class RecordLR(Hook):
+        lrs = []
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+
+    cfg = _cfg(path)
+    lr = 1e-2
+    epochs, iters = 3, 200  # the 30-50 warm-up is short against 600
+    runner = Runner(
+        model=Toy(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=[dict(inputs=torch.ones(1))] * iters,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
+        param_scheduler=cfg.param_scheduler,
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        default_hooks=dict(cfg.default_hooks, logger=None),
+        custom_hooks=[RecordLR()],
+        default_scope='mmdet')
+    runner.train()
+    lrs = RecordLR.lrs
+    assert len(lrs) == epochs * iters
+    assert lrs[0] < 0.01 * lr  # warm-up starts at 1e-3 of lr
+    assert max(lrs) == pytest.approx(lr, rel=0.1)
+    floor = DEMO_SCHEDULES[path] * lr
+    assert lrs[-1] == pytest.approx(floor, rel=0.1, abs=0.02 * lr)
+    assert all(a >= b for a, b in zip(lrs[100:], lrs[101:]))  # decays
+    assert sorted(p.name for p in tmp_path.glob('*.pth')) == [
+        f'epoch_{epochs}.pth']
