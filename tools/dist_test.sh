@@ -2,26 +2,8 @@
 # Distributed testing with torchrun.
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [test.py args...]
 # On a machine without CUDA the processes run on CPU with the gloo backend.
-# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node
+# (tools/dist_launch.sh).
 set -euo pipefail
-CONFIG=$1
-CHECKPOINT=$2
-PROCS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$PROCS" \
-    --master_port="$PORT" \
-    "$ROOT/tools/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
+exec bash "$(dirname "$0")/dist_launch.sh" test.py "$3" "$1" "$2" \
     --launcher pytorch "${@:4}"

@@ -2,24 +2,8 @@
 # Distributed training with torchrun.
 #   bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args...]
 # On a machine without CUDA the processes run on CPU with the gloo backend.
-# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node
+# (tools/dist_launch.sh).
 set -euo pipefail
-CONFIG=$1
-PROCS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$PROCS" \
-    --master_port="$PORT" \
-    "$ROOT/tools/train.py" \
-    "$CONFIG" \
+exec bash "$(dirname "$0")/dist_launch.sh" train.py "$2" "$1" \
     --launcher pytorch "${@:3}"

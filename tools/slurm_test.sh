@@ -2,8 +2,7 @@
 # Testing on a Slurm cluster (one task per GPU, mmengine's slurm launcher).
 #   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT \
 #       [test.py args...]
-# Environment: GPUS (tasks in all, default 8), GPUS_PER_NODE (default 8),
-# CPUS_PER_TASK (default 5), SRUN_ARGS (extra srun options), PYTHON.
+# Environment: as tools/slurm_train.sh.
 # Example: bash tools/slurm_test.sh gpu rtvp \
 #   configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs.py \
 #   work_dirs/rtvp_yolo-world-s_4xb8-200e_mmio-zs/epoch_200.pth \
@@ -13,26 +12,5 @@ if [ "$#" -lt 4 ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]" >&2
   exit 2
 fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-
-# shellcheck disable=SC2086  # SRUN_ARGS holds several options
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    "$PYTHON" -u "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" \
+exec bash "$(dirname "$0")/slurm_launch.sh" "$1" "$2" test.py "$3" "$4" \
     --launcher=slurm "${@:5}"
