@@ -134,6 +134,22 @@ class RTVP(YOLOWorldDetector):
         self.prompt_channels = prompt_ch
         self.prompt_strides = prompt_st
 
+    def init_weights(self) -> None:
+        """Initialise the weights (the expert from its ``init_cfg``).
+
+        Training calls this; testing and inference load a checkpoint that
+        holds the expert instead. So this is where a never pre-trained
+        expert is reported: the domain loss would distil a random network.
+        """
+        super().init_weights()
+        if self.expert is not None and not self._expert_pretrained:
+            MMLogger.get_current_instance().warning(
+                'RTVP: the expert CNN has no pre-trained weights '
+                '(`model.expert.init_cfg` is not a Pretrained '
+                'checkpoint), so the domain loss distils a random '
+                'network. Pre-train it on the seen classes first '
+                '(configs/rtvp/README.md, stage 1).')
+
     # ---------------------------------------------------------------- build
     def _build_domain_branch(self, expert: ConfigType,
                              domain_adapter: ConfigType, sam_ch: List[int]
@@ -144,13 +160,7 @@ class RTVP(YOLOWorldDetector):
         self.expert = MODELS.build(expert)
         self.expert.requires_grad_(False)
         self.expert.eval()
-        if not self._has_pretrained_init(expert):
-            MMLogger.get_current_instance().warning(
-                'RTVP: the expert CNN has no pre-trained weights '
-                '(`model.expert.init_cfg` is not a Pretrained '
-                'checkpoint), so the domain loss distils a random '
-                'network. Pre-train it on the seen classes first '
-                '(configs/rtvp/README.md, stage 1).')
+        self._expert_pretrained = self._has_pretrained_init(expert)
         expert_ch = [f.shape[1] for f in probe_outputs(self.expert)[:3]]
         domain_adapter = copy.deepcopy(domain_adapter)
         domain_adapter.setdefault('sam_channels', sam_ch[:3])
