@@ -60,10 +60,6 @@ param_scheduler = [
 ]
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
-    dict(
-        type='mmpretrain.PreciseBNHook',
-        num_samples=256,
-        interval=max_epochs,
-        priority='ABOVE_NORMAL'),
+    dict(_base_.cpu_demo_precise_bn_hook, interval=max_epochs),
 ]
 default_hooks = _base_.cpu_demo_default_hooks

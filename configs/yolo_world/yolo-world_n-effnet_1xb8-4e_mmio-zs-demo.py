@@ -49,11 +49,7 @@ param_scheduler = [
 ]
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
-    dict(
-        type='mmpretrain.PreciseBNHook',
-        num_samples=256,
-        interval=max_epochs,
-        priority='ABOVE_NORMAL'),
+    dict(_base_.cpu_demo_precise_bn_hook, interval=max_epochs),
     # NHWC memory format: the same model, faster oneDNN convolutions on CPU
     # (the depthwise ones of EfficientNet-Lite most of all); measured with
     #   python tools/analysis/train_throughput.py CONFIG --no-bf16

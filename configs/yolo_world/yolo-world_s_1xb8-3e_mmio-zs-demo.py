@@ -62,14 +62,8 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 param_scheduler = _base_.cpu_demo_param_scheduler
 default_hooks = _base_.cpu_demo_default_hooks
-# After a short schedule the BN running averages lag the weights and the
-# eval-mode model is poor; recompute them with the final weights (mmpretrain's
-# PreciseBNHook) before the evaluation at the end of training.
+# BN recalibration at the end (configs/_base_/schedules/cpu_demo.py)
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
-    dict(
-        type='mmpretrain.PreciseBNHook',
-        num_samples=256,
-        interval=max_epochs,
-        priority='ABOVE_NORMAL'),
+    dict(_base_.cpu_demo_precise_bn_hook, interval=max_epochs),
 ]

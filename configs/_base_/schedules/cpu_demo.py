@@ -9,12 +9,19 @@
 #   demo sets only `train_cfg.max_epochs` and its optimizer's `lr`.
 # - One checkpoint, after the last epoch (`save_last`); the training loop
 #   validates after its last epoch whatever `val_interval` is.
+# - After a short schedule the BN running averages lag the weights and the
+#   eval-mode model is poor: mmpretrain's PreciseBNHook recomputes them with
+#   the final weights before the evaluation at the end. Its `interval` has
+#   to be the demo's `max_epochs` (the hook has no "last epoch" setting):
+#   `dict(_base_.cpu_demo_precise_bn_hook, interval=max_epochs)`.
 cpu_demo_param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
          end=50),
     dict(type='CosineAnnealingLR', eta_min_ratio=0.05, begin=0,
          by_epoch=True, convert_to_iter_based=True),
 ]
+cpu_demo_precise_bn_hook = dict(
+    type='mmpretrain.PreciseBNHook', num_samples=256, priority='ABOVE_NORMAL')
 cpu_demo_default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(
