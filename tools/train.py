@@ -3,7 +3,7 @@
 
 Examples:
     python tools/train.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, or 4 CPU processes
 """

@@ -31,6 +31,8 @@ CLOSED_CONFIGS = {
     'configs/yolo/yolox_s_1xb8-6e_mmio-closed-demo.py': 320,
     'configs/yolo/yolov8_s_4xb8-200e_mmio-closed.py': 640,
     'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py': 320,
+    'configs/yolo/yolov8_n-effnet_1xb4-4e_mmio-closed-demo.py': 320,
+    'configs/yolo/rtmdet_tiny-effnet_1xb4-4e_mmio-closed-demo.py': 320,
 }
 VOCAB_TRANSFORMS = {'RandomVocabulary', 'LoadVocabulary', 'VocabularyAsText'}
 
@@ -110,6 +112,8 @@ def _batch(size=64):
     'configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py',
     'configs/yolo/yolox_s_1xb8-6e_mmio-closed-demo.py',
     'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py',
+    'configs/yolo/yolov8_n-effnet_1xb4-4e_mmio-closed-demo.py',
+    'configs/yolo/rtmdet_tiny-effnet_1xb4-4e_mmio-closed-demo.py',
     'configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py',
     'configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py',
 ])
@@ -136,8 +140,33 @@ def test_demo_model_trains_and_predicts(path, caption_bert):
     assert labels.numel() == 0 or int(labels.max()) < limit
 
 
+EFFNET_CLOSED_DEMOS = [
+    'configs/yolo/yolov8_n-effnet_1xb4-4e_mmio-closed-demo.py',
+    'configs/yolo/rtmdet_tiny-effnet_1xb4-4e_mmio-closed-demo.py',
+]
+
+
+@pytest.mark.parametrize('path', EFFNET_CLOSED_DEMOS)
+def test_closed_benchmark_demos_start_like_the_zero_shot_demos(path):
+    """Table 2a's benchmark rows share backbone, initialisation, input
+    size, epochs and BN recalibration with the YOLO-World-N demo of table
+    2b, and their preprocessor hands the backbone 0-255 RGB pixels."""
+    cfg = _cfg(path)
+    ref = _cfg('configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py')
+    assert cfg.model.backbone == ref.model.backbone
+    assert cfg.model.backbone.pretrained == 'packaged'
+    pre = cfg.model.data_preprocessor
+    assert (pre.mean, pre.std, pre.bgr_to_rgb) == ([0., 0., 0.],
+                                                   [255., 255., 255.], True)
+    assert cfg.train_cfg.max_epochs == ref.train_cfg.max_epochs
+    assert cfg.train_dataloader.batch_size == ref.train_dataloader.batch_size
+    hooks = [h.type for h in cfg.custom_hooks]
+    assert hooks == [h.type for h in ref.custom_hooks]
+    assert cfg.custom_hooks[1].interval == cfg.train_cfg.max_epochs
+
+
 DEMO_SCHEDULES = {
-    'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py': 0.05,
+    'configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py': 0.05,
     'configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py': 0.05,
     'configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py': 0.01,
 }

@@ -116,7 +116,7 @@ def test_wheel_carries_the_mim_files(installed):
     mim_dir = installed['site'] / 'mmase' / '.mim'
     for rel in (
             'model-index.yml', 'configs/rtvp/metafile.yml',
-            'configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py',
+            'configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py',
             'tools/train.py', 'tools/analysis/browse_dataset.py'):
         assert (mim_dir / rel).is_file(), rel
     import zipfile
@@ -132,20 +132,20 @@ def test_mim_search(installed):
     assert res.returncode == 0, res.stderr[-3000:]
     assert _config_ids(res.stdout) == set(_metafile_models()[1])
     res = _mim(['search', 'mmase', '--config',
-                'rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo'],
+                'rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo'],
                installed['work'], installed['env'])
     assert res.returncode == 0, res.stderr[-3000:]
-    assert ('config id: rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo'
+    assert ('config id: rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo'
             in res.stdout)
     ap50 = _metafile_models()[1][
-        'rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo']['Results'][0][
+        'rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo']['Results'][0][
             'Metrics']['unseen box AP@0.5']
     row = re.search(r'unseen_box_ap@0\.5\s+(\S+)', res.stdout)
     assert row and float(row.group(1)) == ap50, res.stdout
 
 
 def test_mim_train_and_test_a_demo_config(installed):
-    """``mim train mmase yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py``: the
+    """``mim train mmase yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py``: the
     config found in the package, tools/train.py of the package, one iteration
     on a tiny data set where the config expects data/mmio_synth; then
     ``mim test``."""
@@ -154,7 +154,7 @@ def test_mim_train_and_test_a_demo_config(installed):
     generate_mmio(str(work / 'data' / 'mmio_synth'), num_images=12, seed=0,
                   img_size=64)
     res = _mim([
-        'train', 'mmase', 'yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py',
+        'train', 'mmase', 'yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py',
         '--work-dir', 'wd',
         '--cfg-options', 'train_dataloader.dataset.indices=2',
         'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
@@ -172,7 +172,7 @@ def test_mim_train_and_test_a_demo_config(installed):
 
     # mim test with that checkpoint: tools/test.py of the package
     res = _mim([
-        'test', 'mmase', 'yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py',
+        'test', 'mmase', 'yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py',
         '--checkpoint',
         str(work / 'wd' / 'epoch_1.pth'), '--work-dir', 'wd_test',
         '--cfg-options', 'test_dataloader.num_workers=0'
@@ -183,7 +183,7 @@ def test_mim_train_and_test_a_demo_config(installed):
 
 def test_mim_run_a_tool(installed):
     cfg = installed['site'] / 'mmase' / '.mim' / 'configs' / 'rtvp' / \
-        'rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py'
+        'rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py'
     res = _mim(['run', 'mmase', 'print_config', str(cfg), '--cfg-options',
                 'train_cfg.max_epochs=5'], installed['work'],
                installed['env'])

@@ -21,8 +21,8 @@ FULL = [
     'configs/yolo_world/yolo-world_s_4xb8-200e_mmio-zs.py',
     'configs/rtvp/rtvp_yolo-world-s_4xb8-200e_mmio-zs.py'
 ]
-DEMOS = ['configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py',
-         'configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py']
+DEMOS = ['configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py',
+         'configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py']
 NAMES = ['red dent', 'blue hole', 'green scratch', 'white spot',
          'black crack']
 
@@ -56,7 +56,7 @@ def _image(rng, size=160):
 
 def test_mosaic_keeps_labels_on_the_right_texts():
     cfg = _cfg(
-        'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py')
+        'configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py')
     init_default_scope('mmdet')
     steps = cfg.mmio_demo_mosaic_train_transforms[2:]  # after loading
     assert [t['type'] for t in steps][:2] == ['CachedMosaic', 'RandomAffine']
@@ -106,7 +106,7 @@ def test_ema_and_close_mosaic_where_configured(path):
 
 def test_no_decay_on_norms_biases_and_logit_scale():
     cfg = _cfg(
-        'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py')
+        'configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py')
     assert cfg.model.bbox_head.contrastive_head.type == 'BNContrastiveHead'
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)

@@ -73,7 +73,7 @@ def test_training_runs_without_the_test_file(tmp_path):
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'),
         osp.join(REPO, 'configs', 'yolo_world',
-                 'yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py'),
+                 'yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py'),
         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
         'train_dataloader.batch_size=4', 'custom_hooks=[]',

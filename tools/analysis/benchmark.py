@@ -39,9 +39,9 @@ process and prints the latency ratio.
 Examples::
 
     python tools/analysis/benchmark.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py
     python tools/analysis/benchmark.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py \\
         work_dirs/rtvp_demo/epoch_3.pth --img-size 640 --vocab-size 80 \\
         --compare-config \\
         configs/yolo_world/yolo-world_s_1xb8-3e_mmio-zs-demo.py

@@ -12,7 +12,7 @@ points to, and a panel to the right lists the whole vocabulary of the image
 image::
 
     python tools/analysis/browse_dataset.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py \\
         --output-dir outputs/browse --num 8 [--split train|val|test]
 
 ASE (mmpretrain) configs: the image with its class, description and record

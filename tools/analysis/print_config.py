@@ -2,7 +2,7 @@
 """Print the full config after inheritance and ``--cfg-options``.
 
     python tools/analysis/print_config.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py \\
         [--cfg-options train_cfg.max_epochs=1] [--save-path merged.py]
 
 ``mmase`` is imported first, so ``mmdet::`` / ``mmpretrain::`` bases and

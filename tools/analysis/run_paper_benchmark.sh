@@ -11,23 +11,24 @@
 # Runs (each: short training, then tools/test.py on the test split), in
 # this order (the first row is the reference of the spread marks):
 #   yolo_world   YOLO-World-N
-#                configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py
+#                configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py
 #                (the YOLO-World-S style baseline at RTVP-N's width: the only
 #                difference is RTVP's prompt branch)
 #   rtvp         RTVP-N
-#                configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
+#                configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py
 #                zero-shot; its expert is the backbone of the same seed's
 #                YOLO-World-N after its first epoch (the paper's first stage,
 #                as in tools/run_demo.sh)
 #   glip         GLIP-T demo
 #                configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py (tiny
 #                random BERT, so no language prior)
-#   yolov8       YOLOv8-S
-#                configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py
+#   yolov8       YOLOv8-N-effnet
+#                configs/yolo/yolov8_n-effnet_1xb4-4e_mmio-closed-demo.py
 #                closed split (table 2a)
-#   rtmdet       RTMDet-S
-#                configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py
+#   rtmdet       RTMDet-tiny-effnet
+#                configs/yolo/rtmdet_tiny-effnet_1xb4-4e_mmio-closed-demo.py
 #                closed split (table 2a)
+# (all but GLIP-T start from the ImageNet EfficientNet-Lite0)
 # and, when named in MODELS: yolo_world_s
 # (yolo-world_s_1xb8-3e_mmio-zs-demo.py, half width), gdino
 # (configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py), and
@@ -55,8 +56,11 @@
 #   epochs, for learning curves; nothing is selected on it]
 #   OUT [work_dirs/paper_benchmark]  PY [python of MMASE_VENV
 #   (tools/install.sh), else python]
-#   MODELS ["yolo_world rtvp glip yolov8 rtmdet"]  THREADS [OMP threads, 1: a
-#   second thread barely helps here; run a second FIRST_SEED on the other core]
+#   MODELS ["yolo_world rtvp glip yolov8 rtmdet"]  JOBS [2: runs side by
+#   side, each training or testing one model for one seed; they take the
+#   (model, seed) runs in order, and an RTVP run waits for the YOLO-World-N
+#   run of its seed, its expert]  THREADS [OMP threads per run, 1: a second
+#   thread barely speeds up one run here, a second run uses the other core]
 #   REUSE [0; 1: a run whose final checkpoint
 #   OUT/<model>/seed<N>/epoch_<EPOCHS>.pth exists is only tested again]
 # The configs read data/mmio_synth (rendered here when missing).
@@ -75,40 +79,41 @@ REUSE=${REUSE:-0}
 DATA=data/mmio_synth
 OUT=${OUT:-work_dirs/paper_benchmark}
 MODELS=${MODELS:-"yolo_world rtvp glip yolov8 rtmdet"}
+JOBS=${JOBS:-2}
 export OMP_NUM_THREADS=${THREADS:-1}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 
 declare -A CONFIG=(
-  [rtvp]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py
-  [yolo_world]=configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py
+  [rtvp]=configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py
+  [yolo_world]=configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py
   [yolo_world_s]=configs/yolo_world/yolo-world_s_1xb8-3e_mmio-zs-demo.py
   [glip]=configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py
   [gdino]=configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py
-  [rtmdet]=configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py
-  [yolov8]=configs/yolo/yolov8_s_1xb8-6e_mmio-closed-demo.py
+  [rtmdet]=configs/yolo/rtmdet_tiny-effnet_1xb4-4e_mmio-closed-demo.py
+  [yolov8]=configs/yolo/yolov8_n-effnet_1xb4-4e_mmio-closed-demo.py
 )
 # closed-set detectors: one test pass, table 2a
 CLOSED=" rtmdet yolov8 "
 declare -A LABEL=(
   [rtvp]=RTVP-N [yolo_world]=YOLO-World-N [yolo_world_s]=YOLO-World-S
-  [glip]=GLIP-T-demo [gdino]=Grounding-DINO-T-demo [rtmdet]=RTMDet-S
-  [yolov8]=YOLOv8-S [rtvp_no_expert]=RTVP-N-no-expert
+  [glip]=GLIP-T-demo [gdino]=Grounding-DINO-T-demo [rtmdet]=RTMDet-tiny-effnet
+  [yolov8]=YOLOv8-N-effnet [rtvp_no_expert]=RTVP-N-no-expert
   [rtvp_no_refine]=RTVP-N-no-refine [rtvp_no_interaction]=RTVP-N-no-interaction
 )
-# The YOLO-World/RTVP demos recompute the BN statistics (PreciseBNHook, the
-# second custom hook) every `max_epochs` epochs; keep that at the end of the
-# shortened schedule.
+# The demos recompute the BN statistics (PreciseBNHook, the second custom
+# hook) every `max_epochs` epochs; keep that at the end of the schedule.
 declare -A EXTRA=(
   [rtvp]="custom_hooks.1.interval=$EPOCHS"
   [yolo_world]="custom_hooks.1.interval=$EPOCHS default_hooks.checkpoint.interval=1 default_hooks.checkpoint.max_keep_ckpts=-1"
   [yolo_world_s]="custom_hooks.1.interval=$EPOCHS"
   [yolov8]="custom_hooks.1.interval=$EPOCHS"
+  [rtmdet]="custom_hooks.1.interval=$EPOCHS"
 )
 # the ablations: their base model (the name before `_no_`, with its config
 # and EXTRA options) plus these model changes, given to training and testing
 # alike
 declare -A MODEL_OPTS=(
-  [rtvp_no_expert]="model.sam_backbone.with_adapter=False model.expert=None model.domain_adapter=None"
+  [rtvp_no_expert]="model.sam_backbone.with_adapter=False model.expert=None model.domain_adapter=None model.expert_shared_stages=0"
   [rtvp_no_refine]="model.prompt_refiner=None model.aux_head=None"
   [rtvp_no_interaction]="model.interaction.use_text=False"
 )
@@ -137,72 +142,115 @@ for m in $MODELS; do
   passes=$([[ "$CLOSED" == *" $m "* ]] && echo 1 || echo 2)
   est=$(( est + SEEDS * (EPOCHS * ${EPOCH_S[$m]:-120} + passes * ${TEST_S[$m]:-40}) ))
 done
-echo "== estimate: about $(( est / 60 )) min on a quiet 2-core CPU ($SEEDS seed(s), $EPOCHS epoch(s), models: $MODELS)"
+echo "== estimate: about $(( est / JOBS / 60 )) min on a quiet 2-core CPU, $JOBS run(s) side by side ($SEEDS seed(s), $EPOCHS epoch(s), models: $MODELS)"
 
 mkdir -p "$OUT"
-ZS_RUNS=()
-ZS_UNSEEN_RUNS=()
-CLOSED_RUNS=()
-TIMES=()
+SEED_LIST=$(seq "$FIRST_SEED" $(( FIRST_SEED + SEEDS - 1 )))
+STATE="$OUT/.queue"  # the task list, the next task's index, each task's end
+rm -rf "$STATE" && mkdir -p "$STATE"
+TASKS=()
 for m in $MODELS; do
   base=${m%%_no_*}
   if [ "$base" != "$m" ] && [ -z "${MODEL_OPTS[$m]:-}" ]; then
     echo "unknown ablation $m (one of: ${!MODEL_OPTS[*]})"; exit 1
   fi
-  cfg=${CONFIG[$base]:?unknown model $m (one of: ${!CONFIG[*]} ${!MODEL_OPTS[*]})}
+  : "${CONFIG[$base]:?unknown model $m (one of: ${!CONFIG[*]} ${!MODEL_OPTS[*]})}"
+  for seed in $SEED_LIST; do TASKS+=("$m $seed"); done
+done
+echo 0 > "$STATE/next"
+
+# Train and test one model for one seed; its row of the wall-time table goes
+# to OUT/<model>/seed<N>.time.
+run_task() {
+  local m=$1 seed=$2
+  local base=${m%%_no_*}
+  local cfg=${CONFIG[$base]}
+  local wd="$OUT/$m/seed$seed"
+  mkdir -p "$wd"
+  # the demos' schedules end, and save their checkpoint, where training
+  # does (configs/_base_/schedules/cpu_demo.py)
+  local opts=(train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="${VAL_INTERVAL:-1000}"
+              randomness.seed="$seed"
+              train_dataloader.num_workers=1 val_dataloader.num_workers=1
+              test_dataloader.num_workers=1)
+  [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
+  [ -n "${EXTRA[$base]:-}" ] && opts+=(${EXTRA[$base]})
+  local model_opts=(${MODEL_OPTS[$m]:-})
+  opts+=("${model_opts[@]}")
+  local stage1="$OUT/yolo_world/seed$seed/epoch_1.pth"
+  if [[ "$m" == rtvp* && "$m" != rtvp_no_expert ]]; then
+    # the paper's first stage: the seen-class YOLO-World-N of this seed
+    # gives RTVP its pre-trained expert; wait for it when it runs here
+    if [[ " $MODELS " == *" yolo_world "* ]]; then
+      until [ -f "$STATE/yolo_world.$seed" ]; do sleep 5; done
+      [ "$(cat "$STATE/yolo_world.$seed")" = ok ] \
+        || { echo "== $m seed $seed: skipped, its YOLO-World-N (the expert) failed"; return 1; }
+    fi
+    [ -f "$stage1" ] && opts+=(model.expert.init_cfg.type=Pretrained
+                               model.expert.init_cfg.checkpoint="$stage1"
+                               model.expert.init_cfg.prefix=backbone.)
+  fi
+  local train_s
+  if [ "$REUSE" = 1 ] && [ -f "$wd/epoch_$EPOCHS.pth" ]; then
+    echo "== $m seed $seed: REUSE=1, keeping $wd/epoch_$EPOCHS.pth"
+    realpath "$wd/epoch_$EPOCHS.pth" > "$wd/last_checkpoint"
+    train_s=reused
+  else
+    echo "== $m seed $seed: training $cfg ($EPOCHS epochs, ${TRAIN_IMAGES:-all} training images)"
+    local start=$(date +%s)
+    "$PY" tools/train.py "$cfg" --work-dir "$wd" --cfg-options "${opts[@]}" \
+      > "$wd.train.log" 2>&1 \
+      || { echo "training $m seed $seed failed, see $wd.train.log"; tail -20 "$wd.train.log"; return 1; }
+    train_s=$(( $(date +%s) - start ))
+  fi
+  local ckpt
+  ckpt=$(cat "$wd/last_checkpoint")
+  echo "== $m seed $seed: testing $ckpt ($train_s s of training)"
+  local start=$(date +%s)
+  local test_opts=("${model_opts[@]}")
+  [ ${#test_opts[@]} -gt 0 ] && test_opts=(--cfg-options "${test_opts[@]}")
+  "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd" "${test_opts[@]}" \
+    > "$wd.test.log" 2>&1 \
+    || { echo "testing $m seed $seed failed, see $wd.test.log"; tail -20 "$wd.test.log"; return 1; }
+  local test_s=$(( $(date +%s) - start ))
+  if [[ "$CLOSED" != *" $m "* ]]; then
+    "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd/unseen_only" \
+      --cfg-options test_dataloader.dataset.vocabulary=unseen "${model_opts[@]}" \
+      > "$wd.test_unseen_only.log" 2>&1 \
+      || { echo "unseen-only test of $m seed $seed failed, see $wd.test_unseen_only.log"; return 1; }
+  fi
+  echo "| ${LABEL[$m]} | $seed | $cfg | $train_s | $test_s |" > "$OUT/$m/seed$seed.time"
+}
+
+# JOBS lanes take the tasks in order (all seeds of the first model, then of
+# the next, ...); a lane claims the next one under a lock.
+lane() {
+  local i status
+  while true; do
+    i=$(flock "$STATE/next" sh -c 'i=$(cat "$1"); echo $((i + 1)) > "$1"; echo "$i"' _ "$STATE/next")
+    [ "$i" -lt ${#TASKS[@]} ] || return 0
+    status=ok
+    run_task ${TASKS[$i]} || status=failed
+    echo "$status" > "$STATE/${TASKS[$i]/ /.}"
+  done
+}
+PIDS=()
+for _ in $(seq "$JOBS"); do lane & PIDS+=($!); done
+for pid in "${PIDS[@]}"; do wait "$pid"; done
+FAILED=$(grep -l failed "$STATE"/*.* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
+[ -z "$FAILED" ] || { echo "failed: $FAILED(model.seed; logs in $OUT)"; exit 1; }
+
+ZS_RUNS=()
+ZS_UNSEEN_RUNS=()
+CLOSED_RUNS=()
+TIMES=()
+for m in $MODELS; do
   dirs=()
   unseen_dirs=()
-  for seed in $(seq "$FIRST_SEED" $(( FIRST_SEED + SEEDS - 1 ))); do
-    wd="$OUT/$m/seed$seed"
-    mkdir -p "$wd"
-    # the demos' schedules end, and save their checkpoint, where training
-    # does (configs/_base_/schedules/cpu_demo.py)
-    opts=(train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="${VAL_INTERVAL:-1000}"
-          randomness.seed="$seed"
-          train_dataloader.num_workers=1 val_dataloader.num_workers=1
-          test_dataloader.num_workers=1)
-    [ -n "$TRAIN_IMAGES" ] && opts+=(train_dataloader.dataset.indices="$TRAIN_IMAGES")
-    [ -n "${EXTRA[$base]:-}" ] && opts+=(${EXTRA[$base]})
-    model_opts=(${MODEL_OPTS[$m]:-})
-    opts+=("${model_opts[@]}")
-    stage1="$OUT/yolo_world/seed$seed/epoch_1.pth"
-    if [[ "$m" == rtvp* && "$m" != rtvp_no_expert ]] && [ -f "$stage1" ]; then
-      # the paper's first stage: the seen-class YOLO-World-N of this seed
-      # gives RTVP its pre-trained expert
-      opts+=(model.expert.init_cfg.type=Pretrained
-             model.expert.init_cfg.checkpoint="$stage1"
-             model.expert.init_cfg.prefix=backbone.)
-    fi
-    if [ "$REUSE" = 1 ] && [ -f "$wd/epoch_$EPOCHS.pth" ]; then
-      echo "== $m seed $seed: REUSE=1, keeping $wd/epoch_$EPOCHS.pth"
-      realpath "$wd/epoch_$EPOCHS.pth" > "$wd/last_checkpoint"
-      train_s=reused
-    else
-      echo "== $m seed $seed: training $cfg ($EPOCHS epochs, ${TRAIN_IMAGES:-all} training images)"
-      start=$(date +%s)
-      "$PY" tools/train.py "$cfg" --work-dir "$wd" --cfg-options "${opts[@]}" \
-        > "$wd.train.log" 2>&1 \
-        || { echo "training $m failed, see $wd.train.log"; tail -20 "$wd.train.log"; exit 1; }
-      train_s=$(( $(date +%s) - start ))
-    fi
-    ckpt=$(cat "$wd/last_checkpoint")
-    echo "== $m seed $seed: testing $ckpt ($train_s s of training)"
-    start=$(date +%s)
-    test_opts=("${model_opts[@]}")
-    [ ${#test_opts[@]} -gt 0 ] && test_opts=(--cfg-options "${test_opts[@]}")
-    "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd" "${test_opts[@]}" \
-      > "$wd.test.log" 2>&1 \
-      || { echo "testing $m failed, see $wd.test.log"; tail -20 "$wd.test.log"; exit 1; }
-    test_s=$(( $(date +%s) - start ))
-    dirs+=("$wd")
-    if [[ "$CLOSED" != *" $m "* ]]; then
-      "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$wd/unseen_only" \
-        --cfg-options test_dataloader.dataset.vocabulary=unseen "${model_opts[@]}" \
-        > "$wd.test_unseen_only.log" 2>&1 \
-        || { echo "unseen-only test of $m failed, see $wd.test_unseen_only.log"; exit 1; }
-      unseen_dirs+=("$wd/unseen_only")
-    fi
-    TIMES+=("| ${LABEL[$m]} | $seed | $cfg | $train_s | $test_s |")
+  for seed in $SEED_LIST; do
+    dirs+=("$OUT/$m/seed$seed")
+    unseen_dirs+=("$OUT/$m/seed$seed/unseen_only")
+    TIMES+=("$(cat "$OUT/$m/seed$seed.time")")
   done
   "$PY" tools/analysis/plot_logs.py "$OUT/$m/seed$FIRST_SEED" --out "$OUT/curves_$m.png" \
     --title "${LABEL[$m]}" > /dev/null \

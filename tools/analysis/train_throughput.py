@@ -12,8 +12,8 @@ what ``tools/train.py --amp`` uses there (fp16 autocast with dynamic loss
 scaling) and the peaks are GPU matmuls::
 
     python tools/analysis/train_throughput.py \\
-        configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py \\
         --steps 10
 
 Cost model: a training step costs about 3x the forward FLOPs (backward

@@ -3,8 +3,8 @@
 
 Example:
     python tools/demo/image_demo.py data/mmio_synth/images \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
-        work_dirs/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo/epoch_2.pth \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py \\
+        work_dirs/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo/epoch_2.pth \\
         --texts "white round spot . black long scratch" --out outputs/demo
 
 The same in Python::

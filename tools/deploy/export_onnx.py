@@ -44,7 +44,7 @@ second vocabulary size, and the outputs are compared with PyTorch
 Example::
 
     python tools/deploy/export_onnx.py \\
-        configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py \\
+        configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py \\
         work_dirs/rtvp_demo/epoch_3.pth --out work_dirs/rtvp_onnx
 """
 import argparse

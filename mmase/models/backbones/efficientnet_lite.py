@@ -229,8 +229,44 @@ class EfficientNetLite(BaseModule):
                     m.eval()
         return self
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Multi-scale features, one per ``out_indices``."""
+    @property
+    def out_stages(self) -> List[int]:
+        """Block stages run before each output (timm's ``stage``)."""
+        return [int(i['stage']) for i in self.model.feature_info.get_dicts()]
+
+    def forward_stages(self, x: Tensor, num_stages: int) -> Tensor:
+        """The input normalisation, the stem and the first ``num_stages``
+        block stages: the tensor :meth:`forward` resumes from with
+        ``start_stage=num_stages``. Another network whose first stages
+        hold the same weights can resume from it too (RTVP's expert)."""
         if self.in_scale is not None:
             x = x * self.in_scale + self.in_shift
-        return tuple(self.model(x))
+        x = self.model.bn1(self.model.conv_stem(x))
+        for stage in self.model.blocks[:num_stages]:
+            x = stage(x)
+        return x
+
+    def forward(self, x: Tensor, start_stage: int = 0) -> Tuple[Tensor, ...]:
+        """Multi-scale features, one per ``out_indices``.
+
+        Args:
+            x (Tensor): The image, or with ``start_stage`` > 0 the output of
+                :meth:`forward_stages` for that many stages.
+            start_stage (int): Block stages already run. Every output must
+                come at or after it. Defaults to 0.
+        """
+        if start_stage == 0:
+            if self.in_scale is not None:
+                x = x * self.in_scale + self.in_shift
+            return tuple(self.model(x))
+        stages = self.out_stages
+        if min(stages) < start_stage:
+            raise ValueError(
+                f'EfficientNetLite: cannot resume after {start_stage} block '
+                f'stages, outputs come after {stages}')
+        outs = [x] if start_stage in stages else []
+        for i in range(start_stage, len(self.model.blocks)):
+            x = self.model.blocks[i](x)
+            if i + 1 in stages:
+                outs.append(x)
+        return tuple(outs)

@@ -2,7 +2,7 @@
 """RTVP: Refined Text-Visual Prompt detector."""
 import contextlib
 import copy
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
@@ -39,6 +39,17 @@ class RTVP(YOLOWorldDetector):
        expert is a fixed teacher: no gradient, BatchNorm in eval mode, and
        a WARNING at build time when ``model.expert.init_cfg`` loads no
        pre-trained weights (a random expert has nothing to teach).
+
+       With ``expert_shared_stages`` = N the expert's stem and first N block
+       stages are computed once, by the detector backbone, and the expert
+       resumes from there (``forward_stages`` / ``start_stage`` of
+       :class:`EfficientNetLite`). This is exact, not an approximation,
+       when those stages hold the same weights in both and are frozen in
+       both: the seen-class expert of the CPU demo is a YOLO-World-N
+       backbone trained with the detector's frozen ImageNet stages, so its
+       stride-8 level is the detector's own. :meth:`init_weights` checks
+       the weights; the saving is most of the expert's cost (its
+       high-resolution first stages).
     3. ``prompt_refiner`` (:class:`VisualPromptRefiner`): uncertainty score
        and sparse selection (eq. 4-6). None: coarse prompts are used as is
        (Table 5, "-Refined Visual Prompt").
@@ -80,6 +91,10 @@ class RTVP(YOLOWorldDetector):
             config. Defaults to None.
         interaction_position (str): ``'backbone'`` or ``'neck'``.
             Defaults to 'backbone'.
+        expert_shared_stages (int): Stem and first block stages the expert
+            takes from the detector backbone instead of computing them
+            (both :class:`EfficientNetLite`, these stages frozen in the
+            backbone, equal weights). Defaults to 0 (none).
         **kwargs: :class:`YOLOWorldDetector` arguments.
     """
 
@@ -92,12 +107,14 @@ class RTVP(YOLOWorldDetector):
                  aux_head: OptConfigType = None,
                  interaction: OptConfigType = None,
                  interaction_position: str = 'backbone',
+                 expert_shared_stages: int = 0,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if interaction_position not in ('backbone', 'neck'):
             raise ValueError('RTVP: interaction_position must be "backbone" '
                              f'or "neck", got "{interaction_position}"')
         self.interaction_position = interaction_position
+        self.expert_shared_stages = expert_shared_stages
         self.sam_backbone = None
         self.expert = None
         self.domain_adapter = None
@@ -112,6 +129,8 @@ class RTVP(YOLOWorldDetector):
                                                        interaction)):
                 if cfg is not None:
                     raise ValueError(f'RTVP: "{name}" needs sam_backbone')
+            if expert_shared_stages:
+                raise ValueError('RTVP: expert_shared_stages needs an expert')
             return
         self.sam_backbone = MODELS.build(sam_backbone)
         sam_ch = list(self.sam_backbone.out_channels)
@@ -133,6 +152,8 @@ class RTVP(YOLOWorldDetector):
             self._build_interaction(interaction, prompt_ch)
         self.prompt_channels = prompt_ch
         self.prompt_strides = prompt_st
+        if expert_shared_stages:
+            self._check_shared_stages_config()
 
     def init_weights(self) -> None:
         """Initialise the weights (the expert from its ``init_cfg``).
@@ -149,6 +170,57 @@ class RTVP(YOLOWorldDetector):
                 'checkpoint), so the domain loss distils a random '
                 'network. Pre-train it on the seen classes first '
                 '(configs/rtvp/README.md, stage 1).')
+            if self.expert_shared_stages:
+                MMLogger.get_current_instance().warning(
+                    'RTVP: expert_shared_stages is off for this random '
+                    'expert (its first stages are not the backbone\'s)')
+                self.expert_shared_stages = 0
+        if self.expert_shared_stages:
+            self._check_shared_stages_weights()
+
+    def _check_shared_stages_config(self) -> None:
+        """``expert_shared_stages`` needs an expert and a backbone that can
+        hand over after that many stages, frozen in the backbone."""
+        n = self.expert_shared_stages
+        if self.expert is None:
+            raise ValueError('RTVP: expert_shared_stages needs an expert')
+        for name, net in (('backbone', self.backbone),
+                          ('expert', self.expert)):
+            if not hasattr(net, 'forward_stages'):
+                raise ValueError(
+                    f'RTVP: expert_shared_stages needs a {name} with '
+                    f'forward_stages (EfficientNetLite), got '
+                    f'{type(net).__name__}')
+        if getattr(self.backbone, 'frozen_stages', -1) < n:
+            raise ValueError(
+                f'RTVP: expert_shared_stages={n} needs the backbone\'s '
+                f'first {n} stages frozen (backbone.frozen_stages='
+                f'{self.backbone.frozen_stages})')
+
+    def _check_shared_stages_weights(self) -> None:
+        """The shared stages must hold the same weights, statistics and
+        input normalisation in the backbone and the expert, else the
+        expert would see another network's features."""
+        n = self.expert_shared_stages
+        prefixes = ('conv_stem.', 'bn1.') + tuple(
+            f'blocks.{i}.' for i in range(n))
+        own = self.backbone.model.state_dict()
+        other = self.expert.model.state_dict()
+        keys = [k for k in own if k.startswith(prefixes)
+                and not k.endswith('num_batches_tracked')]
+        pairs = [(k, own[k], other.get(k)) for k in keys]
+        for name in ('in_scale', 'in_shift'):
+            pairs.append((name, getattr(self.backbone, name),
+                          getattr(self.expert, name)))
+        for key, a, b in pairs:
+            same = (a is None and b is None) or (
+                a is not None and b is not None and a.shape == b.shape
+                and torch.equal(a, b.to(a.device)))
+            if not same:
+                raise ValueError(
+                    f'RTVP: expert_shared_stages={n}, but the expert and '
+                    f'the backbone differ at {key}; share only stages both '
+                    'hold frozen with the same weights (or set it to 0)')
 
     # ---------------------------------------------------------------- build
     def _build_domain_branch(self, expert: ConfigType,
@@ -262,14 +334,24 @@ class RTVP(YOLOWorldDetector):
         return (self.domain_adapter is not None
                 and bool(self.domain_adapter.stopped))
 
-    def visual_prompts(self, batch_inputs: Tensor,
-                       need_losses: bool = False) -> Dict:
+    def _shares_expert_stages(self, need_losses: bool) -> bool:
+        """Whether this pass runs the expert from the backbone's stages."""
+        return bool(self.expert_shared_stages and need_losses
+                    and not self._adaptation_stopped())
+
+    def visual_prompts(self,
+                       batch_inputs: Tensor,
+                       need_losses: bool = False,
+                       shared: Optional[Tensor] = None) -> Dict:
         """Compute the (refined) visual prompts.
 
         Args:
             batch_inputs (Tensor): Preprocessed images (B, 3, H, W).
             need_losses (bool): Run the expert and keep what the losses
                 need. Defaults to False.
+            shared (Tensor, optional): The backbone's output after
+                ``expert_shared_stages`` stages; the expert resumes from
+                it. Defaults to None (the expert runs on the image).
 
         Returns:
             dict: ``prompts`` (list per scale) and, when available,
@@ -288,7 +370,13 @@ class RTVP(YOLOWorldDetector):
                 expert_feats, sizes = None, None
                 if train_domain:
                     with torch.no_grad():
-                        expert_feats = list(self.expert(batch_inputs))[:3]
+                        if shared is None:
+                            expert_feats = self.expert(batch_inputs)
+                        else:
+                            expert_feats = self.expert(
+                                shared,
+                                start_stage=self.expert_shared_stages)
+                        expert_feats = list(expert_feats)[:3]
                     sizes = [tuple(e.shape[-2:]) for e in expert_feats]
                 adapted = self.domain_adapter(
                     list(sam[:3]), sam[3], img_shape, sizes,
@@ -323,9 +411,15 @@ class RTVP(YOLOWorldDetector):
             tuple: the neck levels and the :meth:`visual_prompts` state.
         """
         state: Dict = {}
+        shared = None
+        if self.with_rtvp and self._shares_expert_stages(need_losses):
+            n = self.expert_shared_stages
+            shared = self.backbone.forward_stages(batch_inputs, n)
+            img_feats = self.backbone(shared, start_stage=n)
+        else:
+            img_feats = self.backbone(batch_inputs)
         if self.with_rtvp:
-            state = self.visual_prompts(batch_inputs, need_losses)
-        img_feats = self.backbone(batch_inputs)
+            state = self.visual_prompts(batch_inputs, need_losses, shared)
         if self.interaction is not None and \
                 self.interaction_position == 'backbone':
             img_feats = self.interaction(img_feats, state['prompts'],

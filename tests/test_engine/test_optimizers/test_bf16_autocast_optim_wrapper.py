@@ -18,9 +18,9 @@ from tests.conftest import build_demo_model
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 DEMOS = [
-    'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py',
+    'configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py',
     'configs/yolo_world/yolo-world_s_1xb8-3e_mmio-zs-demo.py',
-    'configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py',
+    'configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py',
     'configs/glip/glip_swin-t-a_1xb8-4e_mmio-zs-demo.py',
     'configs/grounding_dino/grounding-dino_swin-t_1xb4-4e_mmio-zs-demo.py',
     'configs/yolo/rtmdet_s_1xb8-6e_mmio-closed-demo.py',

@@ -120,6 +120,23 @@ def test_backbone_loads_packaged_weights(packaged):
     assert bb.model.blocks[3][0].training
 
 
+def test_resuming_after_the_first_stages_gives_the_same_features():
+    torch.manual_seed(0)
+    bb = EfficientNetLite(out_indices=(2, 3, 4), in_mean=[0., 0., 0.],
+                          in_std=[255., 255., 255.]).eval()
+    assert bb.out_stages == [3, 5, 7]  # after blocks 2, 4 and 6
+    x = torch.rand(2, 3, 64, 64) * 255
+    with torch.no_grad():
+        full = bb(x)
+        for n in (1, 3):
+            resumed = bb(bb.forward_stages(x, n), start_stage=n)
+            assert len(resumed) == 3
+            for a, b in zip(full, resumed):
+                assert torch.equal(a, b)
+        with pytest.raises(ValueError, match='cannot resume after 4'):
+            bb(bb.forward_stages(x, 4), start_stage=4)
+
+
 def test_bad_files(tmp_path):
     path = tmp_path / 'other.pth'
     torch.save({'_conv_stem.weight': torch.zeros(1), 'head.x': torch.zeros(1)},

@@ -310,3 +310,75 @@ def test_nothing_of_the_adaptation_branch_changes_after_the_stop(tiny_bert):
     assert not model.domain_adapter.training
     assert not torch.equal(head_before,
                            model.bbox_head.reg_preds[0][0].conv.weight)
+
+
+RTVP_DEMO = 'configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py'
+
+
+def _demo_rtvp(expert_ckpt=None):
+    from mmengine.config import Config
+    cfg = Config.fromfile(RTVP_DEMO).model
+    if expert_ckpt is not None:
+        cfg.expert.init_cfg = dict(
+            type='Pretrained', checkpoint=str(expert_ckpt), prefix='backbone.')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model.train()
+
+
+def test_expert_resumes_from_the_backbones_frozen_stages(tmp_path):
+    """The RTVP-N demo's expert (``expert_shared_stages=3``) takes its stem
+    and first three stages from the detector backbone: it never runs them
+    itself, and the losses are those of the expert run on the image. The
+    weights are checked: a differing shared stage is an error, a random
+    expert turns the sharing off with a warning."""
+    from mmase.testing import make_det_batch
+
+    # a seen-class backbone as stage 1 leaves it: the frozen ImageNet
+    # stages as they were, later stages changed by training
+    model = _demo_rtvp()
+    assert model.expert_shared_stages == 0  # random expert: turned off
+    state = {f'backbone.{k}': v.clone()
+             for k, v in model.backbone.state_dict().items()}
+    state['backbone.model.blocks.4.0.conv_pw.weight'] += 0.05
+    ckpt = tmp_path / 'stage1.pth'
+    torch.save(dict(state_dict=state), ckpt)
+
+    model = _demo_rtvp(ckpt)
+    assert model.expert_shared_stages == 3
+    calls = []
+    model.expert.model.conv_stem.register_forward_hook(
+        lambda *args: calls.append(1))
+    data = model.data_preprocessor(
+        make_det_batch(64, 2, ['white round spot', 'black crack']), True)
+
+    def losses(shared_stages):
+        model.expert_shared_stages = shared_stages
+        torch.manual_seed(1)  # the domain adapter's masks
+        out = model.loss(data['inputs'], data['data_samples'])
+        return {k: v.detach() for k, v in out.items() if 'domain' in k}
+
+    shared = losses(3)
+    assert calls == []
+    own = losses(0)
+    assert calls == [1]
+    assert set(shared) == DOMAIN_LOSSES
+    for key in shared:
+        assert torch.allclose(shared[key], own[key], rtol=1e-5), key
+    assert float(shared['loss_domain_stage2']) > 0
+
+    model.expert_shared_stages = 3
+    with torch.no_grad():
+        model.expert.model.blocks[1][0].conv_pw.weight.add_(0.01)
+    with pytest.raises(ValueError, match='differ at blocks.1.0.conv_pw'):
+        model._check_shared_stages_weights()
+
+
+def test_expert_shared_stages_needs_frozen_effnet_stages():
+    from mmengine.config import Config
+    cfg = Config.fromfile(RTVP_DEMO).model
+    with pytest.raises(ValueError, match='first 3 stages frozen'):
+        MODELS.build(dict(cfg, backbone=dict(cfg.backbone, frozen_stages=2)))
+    with pytest.raises(ValueError, match='needs an expert'):
+        MODELS.build(dict(cfg, expert=None, domain_adapter=None))

