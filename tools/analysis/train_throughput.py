@@ -65,7 +65,7 @@ def matmul_peak(dtype: torch.dtype,
 
 def measure(path: str,
             steps: int,
-            batch: int,
+            batch: Optional[int],
             vocab_size: int,
             amp: bool = True,
             device: str = 'cpu',
@@ -81,10 +81,11 @@ def measure(path: str,
     model.train()
     scale = cfg.get('img_scale', (320, 320))
     vocab = [f'defect class {i}' for i in range(vocab_size)]
+    batch = batch or cfg.train_dataloader.batch_size
     data = make_det_batch(int(scale[0]), batch, vocab)
     flops = count_flops(model, data)['flops']  # multiply-adds, eval mode
     model.train()
-    out = dict(config=path, img_size=int(scale[0]),
+    out = dict(config=path, img_size=int(scale[0]), batch=batch,
                gflops=2 * flops / 1e9 if flops else float('nan'))
     # channels-last last: the conversion stays on the model
     for mode in ('fp32', 'bf16', 'nhwc'):
@@ -116,7 +117,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('configs', nargs='+')
     p.add_argument('--steps', type=int, default=10)
-    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--batch', type=int, default=None,
+                   help="images per step (default: the config's batch)")
     p.add_argument('--vocab', type=int, default=26,
                    help='texts per image (the demos train with 26)')
     p.add_argument('--no-bf16', action='store_true',
@@ -138,17 +140,17 @@ def main(argv=None) -> int:
     print(f'{where}; matmul peak fp32 {peak32:.1f} GFLOP/s, '
           f'{amp} {peak16:.1f} GFLOP/s (on a CPU, a bf16 peak far below '
           'fp32 means bfloat16 is emulated: --amp refuses it)')
-    print('| config | px | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
+    print('| config | px | batch | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
           f'| fp32 NHWC img/s | NHWC speed-up | {amp} img/s | {amp} % peak '
           f'| {amp} speed-up |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
     for path in args.configs:
         r = measure(path, args.steps, args.batch, args.vocab,
                     not args.no_bf16, device, args.cfg_options)
         train_flops = 3 * r['gflops']
         share32 = 100 * r['fp32'] * train_flops / peak32
         share16 = 100 * r['bf16'] * train_flops / peak16
-        print(f"| {path} | {r['img_size']} | {r['gflops']:.2f} "
+        print(f"| {path} | {r['img_size']} | {r['batch']} | {r['gflops']:.2f} "
               f"| {r['fp32']:.1f} | {share32:.0f} % | {r['nhwc']:.1f} "
               f"| {r['nhwc'] / r['fp32']:.2f}x | {r['bf16']:.1f} "
               f"| {share16:.0f} % | {r['bf16'] / r['fp32']:.2f}x |")
