@@ -1,7 +1,8 @@
 # Copyright (c) mmase contributors. All rights reserved.
 """The mmdet-style analysis tools on a tiny MMIO set: eval_metric,
-confusion_matrix, analyze_results (from a test.py --out pickle),
-browse_dataset (after the pipeline), print_config; the pickle reader."""
+confusion_matrix, analyze_results, unseen_outcomes (from a test.py --out
+pickle), browse_dataset (after the pipeline), print_config; the pickle
+reader."""
 import importlib.util
 import json
 import os
@@ -319,3 +320,77 @@ def test_results_pickle_cannot_run_code(tmp_path):
     good.write_bytes(data[:len(data) // 2])
     with pytest.raises(ValueError, match=r'good\.pkl: not a readable'):
         load_results(str(good))
+
+
+def test_unseen_outcomes_by_hand(run, tmp_path):
+    """Ground-truth detections name every unseen object right; a seen name
+    scored above the right one on an unseen object takes it over, an
+    unseen object without a detection is missed; wrong names are broken
+    down by the attributes they share."""
+    tool = _tool('analysis', 'unseen_outcomes.py')
+    attrs = {'white round spot': dict(color='white', form='round',
+                                      shape='spot'),
+             'white long crack': dict(color='white', form='long',
+                                      shape='crack'),
+             'black round hole': dict(color='black', form='round',
+                                      shape='hole')}
+    unseen = ['white round spot']
+    assert tool.outcome('white round spot', 'white long crack', unseen,
+                        attrs) == 'seen name, same color'
+    assert tool.outcome('white round spot', 'black round hole', unseen,
+                        attrs) == 'seen name, same form'
+    assert tool.outcome('white round spot', None, unseen, attrs) == 'missed'
+    gt = np.array([[0., 0., 10., 10.], [20., 20., 30., 30.]])
+    dets = np.array([[0., 0., 10., 9.], [0., 0., 10., 10.]])
+    # the higher score wins among the boxes with IoU >= 0.5
+    assert tool.object_outcomes(
+        gt, ['white round spot', 'white round spot'], dets,
+        np.array([0.2, 0.6]), ['white round spot', 'black round hole'],
+        unseen, attrs) == ['seen name, same form', 'missed']
+
+    ds = _dataset(run)
+    classes = list(ds.metainfo['classes'])
+    with open(osp.join(run['data'], 'split.json')) as f:
+        split = json.load(f)
+    seen_label = classes.index(split['seen'][0])
+    unseen_objs = [(i, k) for i in range(len(ds))
+                   for k, inst in enumerate(ds.get_data_info(i)['instances'])
+                   if classes[inst['bbox_label']] in split['unseen']]
+    assert len(unseen_objs) >= 2
+    (i_wrong, k_wrong), (i_miss, k_miss) = unseen_objs[:2]
+
+    def edit(i, boxes, scores, labels):
+        boxes, scores, labels = list(boxes), list(scores), list(labels)
+        if i == i_wrong:
+            boxes.append(boxes[k_wrong])
+            scores.append(0.95)
+            labels.append(seen_label)
+        if i == i_miss:  # drop the object's detection
+            boxes.pop(k_miss)
+            scores.pop(k_miss)
+            labels.pop(k_miss)
+        return boxes, scores, labels
+
+    edited, exact = tmp_path / 'edited.pkl', tmp_path / 'gt.pkl'
+    _gt_pickle(run, edited, edit)
+    _gt_pickle(run, exact)
+    out = tmp_path / 'outcomes.json'
+    # two pickles: one column each (as for training seeds)
+    table = tool.main([run['config'], str(edited), str(exact), '--out',
+                       str(out), '--cfg-options'] + run['cfg_all'])
+    n = len(unseen_objs)
+    with open(osp.join(run['data'], 'annotations',
+                       'instances_all.json')) as f:
+        attributes = {c['name']: c.get('attributes', {})
+                      for c in json.load(f)['categories']}
+    wrong_true = classes[ds.get_data_info(i_wrong)['instances'][k_wrong]
+                         ['bbox_label']]
+    wrong_key = tool.outcome(wrong_true, classes[seen_label],
+                             split['unseen'], attributes)
+    assert wrong_key.startswith('seen name, same ')
+    assert table['right name'] == pytest.approx([100 * (n - 2) / n, 100.])
+    assert table['missed'] == pytest.approx([100 / n, 0.])
+    assert table[wrong_key] == pytest.approx([100 / n, 0.])
+    with open(out) as f:
+        assert json.load(f)['percent'] == table
+

@@ -152,7 +152,8 @@ def test_closed_benchmark_demos_start_like_the_zero_shot_demos(path):
     size, epochs and BN recalibration with the YOLO-World-N demo of table
     2b, and their preprocessor hands the backbone 0-255 RGB pixels."""
     cfg = _cfg(path)
-    ref = _cfg('configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py')
+    ref = _cfg(
+        'configs/yolo_world/yolo-world_n-effnet_1xb4-4e_mmio-zs-demo.py')
     assert cfg.model.backbone == ref.model.backbone
     assert cfg.model.backbone.pretrained == 'packaged'
     pre = cfg.model.data_preprocessor
