@@ -129,14 +129,14 @@ if [[ " $MODELS " == *" glip "* || " $MODELS " == *" gdino "* ]] \
 fi
 
 # seconds per epoch (train) and per test pass on the 2-core machine, one
-# thread (YOLO-World-N and RTVP-N demos: 2.1 and 3.5 s per batch of 8), for
-# the estimate
-declare -A EPOCH_S=([rtvp]=165 [yolo_world]=100 [yolo_world_s]=90 [glip]=200
-                    [gdino]=570 [rtmdet]=160 [yolov8]=180 [rtvp_no_expert]=140
-                    [rtvp_no_refine]=160 [rtvp_no_interaction]=165)
-declare -A TEST_S=([rtvp]=48 [yolo_world]=32 [yolo_world_s]=40 [glip]=49
-                   [gdino]=60 [rtmdet]=31 [yolov8]=35 [rtvp_no_expert]=45
-                   [rtvp_no_refine]=46 [rtvp_no_interaction]=48)
+# thread, two runs side by side (the default run of 2026-11-30: YOLO-World-N
+# and RTVP-N demos about 1.0 and 1.5 s per batch of 4), for the estimate
+declare -A EPOCH_S=([rtvp]=140 [yolo_world]=100 [yolo_world_s]=90 [glip]=230
+                    [gdino]=570 [rtmdet]=150 [yolov8]=115 [rtvp_no_expert]=120
+                    [rtvp_no_refine]=135 [rtvp_no_interaction]=140)
+declare -A TEST_S=([rtvp]=55 [yolo_world]=40 [yolo_world_s]=40 [glip]=60
+                   [gdino]=60 [rtmdet]=40 [yolov8]=45 [rtvp_no_expert]=50
+                   [rtvp_no_refine]=50 [rtvp_no_interaction]=55)
 est=0
 for m in $MODELS; do
   passes=$([[ "$CLOSED" == *" $m "* ]] && echo 1 || echo 2)
