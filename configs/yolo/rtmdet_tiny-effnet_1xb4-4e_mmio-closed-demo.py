@@ -9,7 +9,10 @@
 # rtmdet_s_1xb8-6e_mmio-closed-demo.py's (RTMDet's AdamW 4e-3, the demo
 # warm-up and cosine decay), which trains the full RTMDet-S from random
 # weights.
-_base_ = './rtmdet_s_1xb8-6e_mmio-closed-demo.py'
+_base_ = [
+    './rtmdet_s_1xb8-6e_mmio-closed-demo.py',
+    '../_base_/models/effnet_lite0_backbone.py'
+]
 
 max_epochs = 4
 
@@ -18,16 +21,7 @@ model = dict(
     # and the backbone normalises them as in its ImageNet training
     data_preprocessor=dict(
         mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
-    backbone=dict(
-        _delete_=True,
-        type='EfficientNetLite',
-        arch='tf_efficientnet_lite0',
-        # strides 8, 16, 32: 40, 112 and 320 channels
-        out_indices=(2, 3, 4),
-        pretrained='packaged',
-        frozen_stages=3,
-        in_mean=[0., 0., 0.],
-        in_std=[255., 255., 255.]),
+    backbone=dict(_base_.effnet_lite0_backbone, _delete_=True),
     neck=dict(in_channels=[40, 112, 320], out_channels=96),
     bbox_head=dict(in_channels=96, feat_channels=96))
 

@@ -8,23 +8,16 @@
 # size, batch and epochs. The recipe (optimizer, warm-up, linear decay, BN
 # recalibration) is yolov8_s_1xb8-6e_mmio-closed-demo.py's, which trains
 # the full YOLOv8-S from random weights.
-_base_ = './yolov8_s_1xb8-6e_mmio-closed-demo.py'
+_base_ = [
+    './yolov8_s_1xb8-6e_mmio-closed-demo.py',
+    '../_base_/models/effnet_lite0_backbone.py'
+]
 
 widen_factor = 0.25
 max_epochs = 4
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='EfficientNetLite',
-        arch='tf_efficientnet_lite0',
-        # strides 8, 16, 32: 40, 112 and 320 channels
-        out_indices=(2, 3, 4),
-        pretrained='packaged',
-        frozen_stages=3,
-        # the data preprocessor feeds 0-255 pixels
-        in_mean=[0., 0., 0.],
-        in_std=[255., 255., 255.]),
+    backbone=dict(_base_.effnet_lite0_backbone, _delete_=True),
     # the neck scales its input channels by widen_factor
     neck=dict(
         in_channels=[40 * 4, 112 * 4, 320 * 4], widen_factor=widen_factor),

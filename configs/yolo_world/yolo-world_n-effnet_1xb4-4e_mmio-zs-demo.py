@@ -25,24 +25,17 @@
 #   batch 4 (94 iterations per epoch): 51.5 / 72.0 and 50.2 / 70.9
 #   batch 2 (seed 0 only): 52.5 / 72.4
 # The learning rate and warm-up stay those of batch 8.
-_base_ = './yolo-world_s_1xb8-3e_mmio-zs-demo.py'
+_base_ = [
+    './yolo-world_s_1xb8-3e_mmio-zs-demo.py',
+    '../_base_/models/effnet_lite0_backbone.py'
+]
 
 widen_factor = 0.25
 max_epochs = 4
 base_lr = 2e-3
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='EfficientNetLite',
-        arch='tf_efficientnet_lite0',
-        # strides 8, 16, 32: 40, 112 and 320 channels
-        out_indices=(2, 3, 4),
-        pretrained='packaged',
-        frozen_stages=3,
-        # the data preprocessor feeds 0-255 pixels
-        in_mean=[0., 0., 0.],
-        in_std=[255., 255., 255.]),
+    backbone=dict(_base_.effnet_lite0_backbone, _delete_=True),
     # the neck scales its input channels by widen_factor
     neck=dict(
         in_channels=[40 * 4, 112 * 4, 320 * 4], widen_factor=widen_factor),
