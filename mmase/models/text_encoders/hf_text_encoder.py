@@ -70,6 +70,17 @@ class HFTextEncoder(BaseModule):
             fixed test vocabulary is encoded once. Defaults to True.
         max_cache_entries (int): Size of that cache (least recently used
             entries are dropped). Defaults to 64.
+        compose (str): How a text becomes one embedding. ``'sentence'``: the
+            model's embedding of the whole text (above). ``'words'``: every
+            whitespace-separated word is embedded on its own and the text is
+            the L2-normalised mean of its words' embeddings, a bag of words
+            in the encoder's space. An attribute name such as "yellow round
+            spot" is then the sum of its attributes, so a detector that
+            learns to match the seen combinations of colours, forms and
+            shapes can score a new combination of the same words: the
+            compositional text embedding of attribute-object zero-shot
+            learning. Word order and context are lost, so it suits short
+            attribute names, not sentences. Defaults to 'sentence'.
         init_cfg (dict or list[dict], optional): Initialization config.
             Weights always come from ``model_name``. Defaults to None.
     """
@@ -81,8 +92,14 @@ class HFTextEncoder(BaseModule):
                  max_length: int = 77,
                  cache_vocab: bool = True,
                  max_cache_entries: int = 64,
+                 compose: str = 'sentence',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if compose not in ('sentence', 'words'):
+            raise ValueError(
+                "HFTextEncoder: `compose` must be 'sentence' or 'words', "
+                f'got {compose!r}')
+        self.compose = compose
         if model_type not in ('auto', 'clip', 'sentence'):
             raise ValueError(
                 "HFTextEncoder: `model_type` must be 'auto', 'clip' or "
@@ -196,6 +213,25 @@ class HFTextEncoder(BaseModule):
         return {k: v.to(self.device) for k, v in tokens.items()}
 
     def _encode(self, texts: Sequence[str]) -> Tensor:
+        if self.compose == 'words':
+            return self._encode_words(texts)
+        return self._encode_sentences(texts)
+
+    def _encode_words(self, texts: Sequence[str]) -> Tensor:
+        """``compose='words'``: the normalised mean of the embeddings of
+        each text's words (a text without words is embedded whole)."""
+        if isinstance(texts, str):
+            raise TypeError('HFTextEncoder: `texts` must be a list of str, '
+                            f'got {type(texts).__name__}')
+        words = [t.split() or [t] for t in texts]
+        uniq = list(dict.fromkeys(w for ws in words for w in ws))
+        table = self._encode_sentences(uniq)
+        index = {w: i for i, w in enumerate(uniq)}
+        embeds = torch.stack(
+            [table[[index[w] for w in ws]].mean(0) for ws in words])
+        return torch.nn.functional.normalize(embeds, p=2, dim=-1)
+
+    def _encode_sentences(self, texts: Sequence[str]) -> Tensor:
         tokens = self._tokenize(texts)
         if self.model_type == 'clip':
             out = self.model(

@@ -114,3 +114,25 @@ def test_real_minilm_similarity():
     emb = enc(['white round spot', 'white spot', 'wood grain crack'])
     sim = emb @ emb.T
     assert sim[0, 1] > sim[0, 2] + 0.2
+
+
+def test_compose_words_is_the_mean_of_its_words(tiny_bert):
+    words = HFTextEncoder(tiny_bert, compose='words').eval()
+    whole = HFTextEncoder(tiny_bert).eval()
+    emb = words(['yellow round spot', 'round yellow spot', 'spot', ''])
+    torch.testing.assert_close(emb.norm(dim=-1), torch.ones(4))
+    # by hand: each word embedded alone as a sentence, averaged, normalised
+    parts = whole(['yellow', 'round', 'spot'])
+    expected = F.normalize(parts.mean(0), dim=-1)
+    torch.testing.assert_close(emb[0], expected, atol=1e-5, rtol=1e-5)
+    # a bag of words: the order is lost, which the sentence embedding keeps
+    torch.testing.assert_close(emb[1], emb[0], atol=1e-6, rtol=1e-6)
+    s = whole(['yellow round spot', 'round yellow spot'])
+    assert not torch.allclose(s[0], s[1], atol=1e-4)
+    # one word: the sentence embedding of that word; no word: the text whole
+    torch.testing.assert_close(emb[2], parts[2], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(emb[3], whole([''])[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match='compose'):
+        HFTextEncoder(tiny_bert, compose='tokens')
+    with pytest.raises(TypeError):
+        words('a single string')
