@@ -32,7 +32,12 @@ class ZeroShotCocoMetric(CocoMetric):
 
     Keys (with the ``zs/`` prefix): ``{subset}_bbox_{stat}``, ``{subset}_
     precision``, ``{subset}_recall`` for subset in ``unseen``, ``seen`` and
-    ``all`` (the vocabulary classes), and ``hm_bbox_mAP``.
+    ``all`` (the vocabulary classes), and ``hm_bbox_mAP``. With
+    ``classwise=True`` (a :class:`mmdet.evaluation.CocoMetric` argument) the
+    AP and AP50 of every class are logged as a table, with its subset and its
+    number of ground-truth objects, and added as ``{class}_bbox_mAP`` and
+    ``{class}_bbox_mAP_50``: a subset's AP is the mean of its classes', and
+    a class with a handful of test objects moves it a lot.
 
     Args:
         ann_file (str): COCO annotation file of the test set.
@@ -126,6 +131,8 @@ class ZeroShotCocoMetric(CocoMetric):
         return [name2id[n] for n in classes]
 
     def _evaluate_subset(self, coco_dt, cat_ids: List[int]) -> Dict[str, float]:
+        """COCO's stats on ``cat_ids``, and the per-class AP / AP50 rows
+        (``self._class_rows``) when ``classwise``."""
         coco_eval = COCOeval(self._coco_api, coco_dt, 'bbox')
         coco_eval.params.catIds = cat_ids
         coco_eval.params.imgIds = self.img_ids
@@ -142,6 +149,47 @@ class ZeroShotCocoMetric(CocoMetric):
         precision, recall = self._precision_recall(coco_eval)
         out['precision'] = round(precision, 4)
         out['recall'] = round(recall, 4)
+        if self.classwise:
+            self._class_rows = self._per_class_ap(coco_eval)
+        return out
+
+    def _per_class_ap(self, coco_eval: COCOeval) -> List[tuple]:
+        """``(category id, AP, AP50)`` of every evaluated class: the mean
+        interpolated precision over recall (and IoU 0.5:0.95 for AP) at area
+        'all' and 100 detections, as COCO averages it; NaN for a class
+        without ground truth."""
+        # precision: (IoU thresholds, recall points, classes, areas, maxDets)
+        prec = coco_eval.eval['precision']
+        t50 = int(np.argmin(np.abs(np.asarray(coco_eval.params.iouThrs) -
+                                   0.5)))
+        rows = []
+        for k, cat_id in enumerate(coco_eval.params.catIds):
+            stats = []
+            for p in (prec[:, :, k, 0, -1], prec[t50, :, k, 0, -1]):
+                valid = p[p > -1]
+                stats.append(float(valid.mean()) if valid.size else
+                             float('nan'))
+            rows.append((cat_id, *stats))
+        return rows
+
+    def _log_class_table(self, rows: List[tuple],
+                         logger: MMLogger) -> Dict[str, float]:
+        """Log the per-class table; return its ``{class}_bbox_*`` keys."""
+        from terminaltables import AsciiTable
+        unseen = set(self.unseen_classes)
+        table = [['class', 'subset', 'gt objects', 'AP', 'AP50']]
+        out = OrderedDict()
+        for cat_id, ap, ap50 in rows:
+            name = self._coco_api.cats[cat_id]['name']
+            num_gt = len(self._coco_api.get_ann_ids(
+                img_ids=self.img_ids, cat_ids=[cat_id]))
+            table.append([
+                name, 'unseen' if name in unseen else 'seen',
+                str(num_gt), f'{100 * ap:.1f}', f'{100 * ap50:.1f}'
+            ])
+            out[f'{name}_bbox_mAP'] = round(ap, 4)
+            out[f'{name}_bbox_mAP_50'] = round(ap50, 4)
+        logger.info('per-class box AP (%):\n' + AsciiTable(table).table)
         return out
 
     def _precision_recall(self, coco_eval: COCOeval):
@@ -210,6 +258,9 @@ class ZeroShotCocoMetric(CocoMetric):
                 stats.update(precision=0.0, recall=0.0)
             for key, value in stats.items():
                 eval_results[f'{name}_{key}'] = value
+            if self.classwise and name == 'all' and dets:
+                eval_results.update(
+                    self._log_class_table(self._class_rows, logger))
         if 'unseen_bbox_mAP' in eval_results and \
                 'seen_bbox_mAP' in eval_results:
             u, s = eval_results['unseen_bbox_mAP'], \

@@ -212,3 +212,52 @@ def test_labels_follow_the_dataset_class_order(tmp_path):
     metric.dataset_meta = dict(classes=('purple hole', ) + CLASSES[1:])
     with pytest.raises(ValueError, match=r'gt\.json.*purple hole'):
         _run_metric(metric, relabelled)
+
+
+def test_classwise_ap_hand_case(tmp_path):
+    ann_file = str(tmp_path / 'gt.json')
+    cats = [dict(id=k + 1, name=n) for k, n in enumerate(CLASSES)]
+    images = [dict(id=1, file_name='a.png', width=100, height=100)]
+    anns = [
+        dict(id=1, image_id=1, category_id=3, bbox=[0, 0, 20, 20], area=400,
+             iscrowd=0),
+        dict(id=2, image_id=1, category_id=3, bbox=[50, 50, 20, 20],
+             area=400, iscrowd=0),
+        dict(id=3, image_id=1, category_id=1, bbox=[0, 50, 20, 20], area=400,
+             iscrowd=0),
+    ]
+    json.dump(dict(images=images, annotations=anns, categories=cats),
+              open(ann_file, 'w'))
+    preds = {1: [
+        ([0, 0, 20, 20], 0.9, 2),      # unseen: TP, FP, TP in score order
+        ([80, 0, 95, 15], 0.8, 2),
+        ([50, 50, 70, 70], 0.1, 2),
+        ([0, 50, 20, 62.5], 0.7, 0),   # seen: IoU 0.625 with its gt
+    ]}
+    metric = ZeroShotCocoMetric(
+        ann_file=ann_file, seen_classes=SPLIT['seen'],
+        unseen_classes=SPLIT['unseen'], classwise=True)
+    metric.dataset_meta = dict(classes=CLASSES)
+    res = _run_metric(metric, preds)
+    # unseen: recall 1/2 at precision 1, then 2/2 at precision 2/3; COCO's
+    # 101 recall points: 51 of them (0 .. 0.50) at 1, 50 at 2/3 (every IoU
+    # threshold alike, the boxes are exact)
+    hand = (51 + 50 * 2 / 3) / 101
+    assert res['white round spot_bbox_mAP_50'] == pytest.approx(
+        round(hand, 4))
+    assert res['white round spot_bbox_mAP'] == pytest.approx(round(hand, 4))
+    # seen: matched at IoU 0.5, 0.55, 0.6 only, 3 of the 10 thresholds
+    assert res['black round spot_bbox_mAP_50'] == pytest.approx(1.0)
+    assert res['black round spot_bbox_mAP'] == pytest.approx(0.3)
+    # no ground truth: NaN, as COCO leaves it out of the mean
+    assert np.isnan(res['black long scratch_bbox_mAP'])
+    # a subset's AP is the mean of its classes'
+    assert res['unseen_bbox_mAP_50'] == pytest.approx(round(hand, 4))
+    assert res['all_bbox_mAP'] == pytest.approx(
+        round((hand + 0.3) / 2, 4), abs=1e-4)
+    # without classwise: no per-class keys
+    metric = ZeroShotCocoMetric(
+        ann_file=ann_file, seen_classes=SPLIT['seen'],
+        unseen_classes=SPLIT['unseen'])
+    metric.dataset_meta = dict(classes=CLASSES)
+    assert not any('round spot_' in k for k in _run_metric(metric, preds))
