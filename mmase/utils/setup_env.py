@@ -101,9 +101,35 @@ def parse_tool_args(parser: argparse.ArgumentParser,
     return args
 
 
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config and merge ``--cfg-options`` into it, what every tool
+    that takes a config does first.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): ``--cfg-options`` (``'a.b.c':
+            value``); a top-level key nothing reads is refused
+            (:func:`check_cfg_options`), then they are merged
+            (:func:`merge_cfg_options`). Defaults to None.
+
+    Returns:
+        Config: The config.
+
+    Raises:
+        FileNotFoundError: The config file does not exist.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options is not None:
+        check_cfg_options(cfg, cfg_options, path)
+        merge_cfg_options(cfg, cfg_options)
+    return cfg
+
+
 def load_tool_config(args: argparse.Namespace) -> Config:
-    """Load ``args.config``, apply ``--cfg-options`` and ``--work-dir`` and
-    check the result before anything is built.
+    """Load ``args.config`` and its ``--cfg-options`` (:func:`load_config`),
+    apply ``--work-dir`` and check the result before anything is built.
 
     Checks (each raises one error naming the config and the key):
     unknown top-level ``--cfg-options`` keys (:func:`check_cfg_options`),
@@ -116,12 +142,7 @@ def load_tool_config(args: argparse.Namespace) -> Config:
     Raises:
         FileNotFoundError: The config file does not exist.
     """
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options, args.config)
-        merge_cfg_options(cfg, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     apply_common_args(cfg, args.work_dir, args.config)
     use_atomic_checkpoints(cfg)
     check_hook_args(cfg, args.config)

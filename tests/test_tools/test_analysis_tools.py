@@ -292,6 +292,11 @@ def test_print_config(run, tmp_path, capsys):
     with pytest.raises(ValueError, match='--save-path must end in'):
         _tool('analysis', 'print_config.py').main(
             [run['config'], '--save-path', str(tmp_path / 'x.txt')])
+    # the analysis tools check --cfg-options as train.py does: a top-level
+    # key nothing reads is a typo, not a new setting
+    with pytest.raises(ValueError, match='trian_cfg'):
+        _tool('analysis', 'print_config.py').main(
+            [run['config'], '--cfg-options', 'trian_cfg.max_epochs=7'])
 
 
 def test_results_pickle_cannot_run_code(tmp_path):

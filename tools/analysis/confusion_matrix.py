@@ -29,6 +29,7 @@ from mmase.apis.det_results import (build_test_dataset,
                                     check_results_match, class_names,
                                     dataset_labels, load_results)
 from mmase.utils.file_io import atomic_file, dump_json_atomic
+from mmase.utils.setup_env import load_config
 
 
 def parse_args(argv=None):
@@ -92,11 +93,7 @@ def confusion_matrix(cfg: Config, pkl_path: str, score_thr: float = 0.3,
 def main(argv=None):
     args = parse_args(argv)
     import mmase  # noqa: F401
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     matrix, labels, tool = confusion_matrix(
         cfg, args.prediction_path, args.score_thr, args.tp_iou_thr,
         args.nms_iou_thr)

@@ -14,13 +14,13 @@ The pickle must come from the config's test dataset (same images, same
 order). The file is read with an allow-list unpickler: it cannot run code.
 """
 import argparse
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 
 from mmase.apis.det_results import (build_test_dataset,
                                     check_results_match, load_results)
 from mmase.utils.file_io import dump_json_atomic
+from mmase.utils.setup_env import load_config
 
 _DUMPS = ('DumpDetResults', 'DumpResults')
 
@@ -57,11 +57,7 @@ def evaluate(cfg: Config, pkl_path: str) -> dict:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmase  # noqa: F401  (registers the modules)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     metrics = evaluate(cfg, args.pkl_results)
     metrics = {k: float(v) if isinstance(v, (int, float)) else v
                for k, v in metrics.items()}

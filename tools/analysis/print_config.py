@@ -14,6 +14,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from mmase.utils.file_io import atomic_file
+from mmase.utils.setup_env import load_config
 
 
 def parse_args(argv=None):
@@ -31,11 +32,7 @@ def parse_args(argv=None):
 def main(argv=None) -> Config:
     args = parse_args(argv)
     import mmase  # noqa: F401
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
     if args.save_path:
         ext = osp.splitext(args.save_path)[1]

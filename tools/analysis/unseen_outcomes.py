@@ -21,7 +21,6 @@ several pickles (training seeds) every cell is mean ± std::
 """
 import argparse
 import json
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -31,6 +30,7 @@ from mmase.apis.det_results import (build_test_dataset,
                                     check_results_match, class_names,
                                     ground_truth, load_results, predictions)
 from mmase.utils.file_io import dump_json_atomic
+from mmase.utils.setup_env import load_config
 
 ATTRIBUTES = ('color', 'form', 'shape')
 RIGHT, MISSED = 'right name', 'missed'
@@ -128,11 +128,7 @@ def unseen_outcomes(cfg: Config, pkl_path: str, score_thr: float = 0.1,
 def main(argv=None):
     args = parse_args(argv)
     import mmase  # noqa: F401
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     runs = [unseen_outcomes(cfg, p, args.score_thr, args.iou_thr)
             for p in args.prediction_paths]
     keys = sorted({k for r in runs for k in r},
