@@ -4,7 +4,8 @@
 Prints, per config: images/s of full training steps (forward, backward,
 optimizer) in fp32, in fp32 with the channels-last memory format
 (:class:`ChannelsLastHook`, what the demo configs use) and under bfloat16
-autocast (``--amp`` on a CPU; skipped with ``--no-bf16``), the model's
+autocast (``--amp`` on a CPU; skipped with ``--no-bf16``, and on a CPU
+without native bfloat16, where it is emulated and ``--amp`` refuses it), the model's
 forward cost, and the share of this machine's measured matmul peak that
 training reaches, so regressions of speed show as numbers. ``--device
 cuda`` measures on the GPU instead: the mixed-precision column is then
@@ -30,14 +31,16 @@ from typing import Dict, Optional
 
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import mmase  # noqa: F401
 from mmase.engine.hooks import ChannelsLastHook
+from mmase.engine.optimizers import cpu_supports_bf16
 from mmase.testing import make_det_batch
 from mmase.utils.model_analysis import count_flops
+from mmase.utils.setup_env import load_config
 
 
 def _sync(device: str) -> None:
@@ -70,9 +73,7 @@ def measure(path: str,
             amp: bool = True,
             device: str = 'cpu',
             cfg_options: Optional[dict] = None) -> Dict:
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(path, cfg_options)
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -96,7 +97,7 @@ def measure(path: str,
                 continue
             if device.startswith('cuda'):  # what --amp uses there
                 optim.update(type='AmpOptimWrapper', loss_scale='dynamic')
-            else:  # emulated bfloat16 is measured too
+            else:
                 optim['type'] = 'BF16AutocastOptimWrapper'
         if mode == 'nhwc':
             ChannelsLastHook().before_run(SimpleNamespace(model=model))
@@ -133,20 +134,26 @@ def main(argv=None) -> int:
     low = torch.float16 if device.startswith('cuda') else torch.bfloat16
     amp = 'fp16' if low is torch.float16 else 'bf16'
     threads = torch.get_num_threads()
+    use_amp = not args.no_bf16
     peak32 = matmul_peak(torch.float32, device=device)
-    peak16 = matmul_peak(low, device=device)
     where = (torch.cuda.get_device_name(device) if device.startswith('cuda')
              else f'{threads} threads')
+    if use_amp and not device.startswith('cuda') and not cpu_supports_bf16():
+        # emulated bfloat16 runs a 2048^3 matmul in about a minute and a
+        # training step 8x slower than fp32: nothing worth measuring
+        use_amp = False
+        print(f'{where}: this CPU has no native bfloat16 (oneDNN), so it '
+              'is emulated and --amp refuses it; bf16 columns skipped')
+    peak16 = matmul_peak(low, device=device) if use_amp else float('nan')
     print(f'{where}; matmul peak fp32 {peak32:.1f} GFLOP/s, '
-          f'{amp} {peak16:.1f} GFLOP/s (on a CPU, a bf16 peak far below '
-          'fp32 means bfloat16 is emulated: --amp refuses it)')
+          f'{amp} {peak16:.1f} GFLOP/s')
     print('| config | px | batch | fwd GFLOPs/img | fp32 img/s | fp32 % peak '
           f'| fp32 NHWC img/s | NHWC speed-up | {amp} img/s | {amp} % peak '
           f'| {amp} speed-up |')
     print('|---|---|---|---|---|---|---|---|---|---|---|')
     for path in args.configs:
-        r = measure(path, args.steps, args.batch, args.vocab,
-                    not args.no_bf16, device, args.cfg_options)
+        r = measure(path, args.steps, args.batch, args.vocab, use_amp,
+                    device, args.cfg_options)
         train_flops = 3 * r['gflops']
         share32 = 100 * r['fp32'] * train_flops / peak32
         share16 = 100 * r['bf16'] * train_flops / peak16
