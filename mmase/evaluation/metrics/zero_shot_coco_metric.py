@@ -3,7 +3,7 @@ import json
 import os.path as osp
 import tempfile
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.evaluation.metrics import CocoMetric
@@ -130,9 +130,10 @@ class ZeroShotCocoMetric(CocoMetric):
                              ' are not categories of the annotation file')
         return [name2id[n] for n in classes]
 
-    def _evaluate_subset(self, coco_dt, cat_ids: List[int]) -> Dict[str, float]:
-        """COCO's stats on ``cat_ids``, and the per-class AP / AP50 rows
-        (``self._class_rows``) when ``classwise``."""
+    def _evaluate_subset(self, coco_dt,
+                         cat_ids: List[int]) -> Tuple[Dict[str, float],
+                                                      COCOeval]:
+        """COCO's stats on ``cat_ids``, and the evaluation they come from."""
         coco_eval = COCOeval(self._coco_api, coco_dt, 'bbox')
         coco_eval.params.catIds = cat_ids
         coco_eval.params.imgIds = self.img_ids
@@ -149,9 +150,13 @@ class ZeroShotCocoMetric(CocoMetric):
         precision, recall = self._precision_recall(coco_eval)
         out['precision'] = round(precision, 4)
         out['recall'] = round(recall, 4)
-        if self.classwise:
-            self._class_rows = self._per_class_ap(coco_eval)
-        return out
+        return out, coco_eval
+
+    @staticmethod
+    def _iou50_index(coco_eval: COCOeval) -> int:
+        """Index of IoU 0.5 among ``coco_eval``'s IoU thresholds."""
+        return int(
+            np.argmin(np.abs(np.asarray(coco_eval.params.iouThrs) - 0.5)))
 
     def _per_class_ap(self, coco_eval: COCOeval) -> List[tuple]:
         """``(category id, AP, AP50)`` of every evaluated class: the mean
@@ -160,8 +165,7 @@ class ZeroShotCocoMetric(CocoMetric):
         without ground truth."""
         # precision: (IoU thresholds, recall points, classes, areas, maxDets)
         prec = coco_eval.eval['precision']
-        t50 = int(np.argmin(np.abs(np.asarray(coco_eval.params.iouThrs) -
-                                   0.5)))
+        t50 = self._iou50_index(coco_eval)
         rows = []
         for k, cat_id in enumerate(coco_eval.params.catIds):
             stats = []
@@ -194,7 +198,7 @@ class ZeroShotCocoMetric(CocoMetric):
 
     def _precision_recall(self, coco_eval: COCOeval):
         """Micro precision/recall at IoU 0.5 and ``pr_score_thr``."""
-        t = int(np.argmin(np.abs(np.asarray(coco_eval.params.iouThrs) - 0.5)))
+        t = self._iou50_index(coco_eval)
         num_area = len(coco_eval.params.areaRng)
         num_img = len(coco_eval.params.imgIds)
         tp = fp = num_gt = 0
@@ -251,7 +255,7 @@ class ZeroShotCocoMetric(CocoMetric):
                         f'({len(cat_ids)} classes)...')
             if dets:
                 coco_dt = self._coco_api.loadRes(dets)
-                stats = self._evaluate_subset(coco_dt, cat_ids)
+                stats, coco_eval = self._evaluate_subset(coco_dt, cat_ids)
             else:
                 logger.warning('no detections: every metric is 0')
                 stats = {f'bbox_{n}': 0.0 for n in _STAT_NAMES}
@@ -260,7 +264,8 @@ class ZeroShotCocoMetric(CocoMetric):
                 eval_results[f'{name}_{key}'] = value
             if self.classwise and name == 'all' and dets:
                 eval_results.update(
-                    self._log_class_table(self._class_rows, logger))
+                    self._log_class_table(
+                        self._per_class_ap(coco_eval), logger))
         if 'unseen_bbox_mAP' in eval_results and \
                 'seen_bbox_mAP' in eval_results:
             u, s = eval_results['unseen_bbox_mAP'], \

@@ -199,11 +199,15 @@ class HFTextEncoder(BaseModule):
         self._cache.clear()
         return super()._apply(fn, *args, **kwargs)
 
-    def _tokenize(self, texts: Sequence[str]) -> dict:
+    @staticmethod
+    def _check_texts(texts: Sequence[str]) -> None:
         if isinstance(texts, str) or not all(
                 isinstance(t, str) for t in texts):
             raise TypeError('HFTextEncoder: `texts` must be a list of str, '
                             f'got {type(texts).__name__}')
+
+    def _tokenize(self, texts: Sequence[str]) -> dict:
+        self._check_texts(texts)
         tokens = self.tokenizer(
             list(texts),
             padding=True,
@@ -220,9 +224,7 @@ class HFTextEncoder(BaseModule):
     def _encode_words(self, texts: Sequence[str]) -> Tensor:
         """``compose='words'``: the normalised mean of the embeddings of
         each text's words (a text without words is embedded whole)."""
-        if isinstance(texts, str):
-            raise TypeError('HFTextEncoder: `texts` must be a list of str, '
-                            f'got {type(texts).__name__}')
+        self._check_texts(texts)
         words = [t.split() or [t] for t in texts]
         uniq = list(dict.fromkeys(w for ws in words for w in ws))
         table = self._encode_sentences(uniq)

@@ -111,12 +111,11 @@ def test_matches_pycocotools_on_each_subset(tmp_path):
     assert res['hm_bbox_mAP'] == pytest.approx(2 * u * s / (u + s), abs=1e-4)
 
 
-def test_precision_recall_hand_case(tmp_path):
-    ann_file = str(tmp_path / 'gt.json')
+def _write_hand_gt(path):
+    """One image: two unseen gts (class 3) and one seen gt (class 1)."""
     cats = [dict(id=k + 1, name=n) for k, n in enumerate(CLASSES)]
     images = [dict(id=1, file_name='a.png', width=100, height=100)]
     anns = [
-        # two unseen gts, one seen gt
         dict(id=1, image_id=1, category_id=3, bbox=[0, 0, 20, 20], area=400,
              iscrowd=0),
         dict(id=2, image_id=1, category_id=3, bbox=[50, 50, 20, 20],
@@ -125,7 +124,12 @@ def test_precision_recall_hand_case(tmp_path):
              iscrowd=0),
     ]
     json.dump(dict(images=images, annotations=anns, categories=cats),
-              open(ann_file, 'w'))
+              open(path, 'w'))
+
+
+def test_precision_recall_hand_case(tmp_path):
+    ann_file = str(tmp_path / 'gt.json')
+    _write_hand_gt(ann_file)
     preds = {1: [
         ([0, 0, 20, 20], 0.9, 2),      # TP (unseen)
         ([80, 0, 95, 15], 0.8, 2),     # FP (unseen)
@@ -216,18 +220,7 @@ def test_labels_follow_the_dataset_class_order(tmp_path):
 
 def test_classwise_ap_hand_case(tmp_path):
     ann_file = str(tmp_path / 'gt.json')
-    cats = [dict(id=k + 1, name=n) for k, n in enumerate(CLASSES)]
-    images = [dict(id=1, file_name='a.png', width=100, height=100)]
-    anns = [
-        dict(id=1, image_id=1, category_id=3, bbox=[0, 0, 20, 20], area=400,
-             iscrowd=0),
-        dict(id=2, image_id=1, category_id=3, bbox=[50, 50, 20, 20],
-             area=400, iscrowd=0),
-        dict(id=3, image_id=1, category_id=1, bbox=[0, 50, 20, 20], area=400,
-             iscrowd=0),
-    ]
-    json.dump(dict(images=images, annotations=anns, categories=cats),
-              open(ann_file, 'w'))
+    _write_hand_gt(ann_file)
     preds = {1: [
         ([0, 0, 20, 20], 0.9, 2),      # unseen: TP, FP, TP in score order
         ([80, 0, 95, 15], 0.8, 2),
