@@ -248,13 +248,14 @@ class ZeroShotCocoMetric(CocoMetric):
         subsets = [('unseen', self._subset_cat_ids(self.unseen_classes)),
                    ('seen', self._subset_cat_ids(self.seen_classes)),
                    ('all', list(self.cat_ids))]
+        # one results COCO for every subset: COCOeval only reads it
+        coco_dt = self._coco_api.loadRes(dets) if dets else None
         for name, cat_ids in subsets:
             if not cat_ids:
                 continue
             logger.info(f'Evaluating zero-shot subset "{name}" '
                         f'({len(cat_ids)} classes)...')
-            if dets:
-                coco_dt = self._coco_api.loadRes(dets)
+            if coco_dt is not None:
                 stats, coco_eval = self._evaluate_subset(coco_dt, cat_ids)
             else:
                 logger.warning('no detections: every metric is 0')
@@ -262,7 +263,7 @@ class ZeroShotCocoMetric(CocoMetric):
                 stats.update(precision=0.0, recall=0.0)
             for key, value in stats.items():
                 eval_results[f'{name}_{key}'] = value
-            if self.classwise and name == 'all' and dets:
+            if self.classwise and name == 'all' and coco_dt is not None:
                 eval_results.update(
                     self._log_class_table(
                         self._per_class_ap(coco_eval), logger))
