@@ -15,6 +15,7 @@ _base_ = [
 ]
 
 max_epochs = 4
+base_lr = 1.6e-2
 
 model = dict(
     # EfficientNet-Lite takes RGB; the preprocessor hands over 0-255 pixels
@@ -23,7 +24,7 @@ model = dict(
         mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
     backbone=dict(_base_.effnet_lite0_backbone, _delete_=True),
     neck=dict(in_channels=[40, 112, 320], out_channels=96),
-    bbox_head=dict(in_channels=96, feat_channels=96))
+    bbox_head=dict(in_channels=96, feat_channels=96, exp_on_reg=True))
 
 train_dataloader = dict(
     batch_size=4,
@@ -31,6 +32,7 @@ train_dataloader = dict(
     # nothing; a plain batch sampler gives PreciseBNHook its batch size
     batch_sampler=None)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=base_lr))
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
     dict(_base_.cpu_demo_precise_bn_hook, interval=max_epochs),
