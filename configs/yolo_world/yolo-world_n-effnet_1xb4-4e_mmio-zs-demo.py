@@ -31,6 +31,20 @@
 #   4e-3: 53.5 / 73.7 (47.8 / 65.6)
 #   8e-3: 45.7 / 63.8
 # 2e-3 and 4e-3 are level within the seeds' spread.
+# Test scores: softmax over the vocabulary times the best sigmoid
+# (YOLOWorldHead test_cfg.score_mode='softmax') instead of YOLO-World's
+# independent sigmoids, so a region that matches a trained name well stops
+# scoring high for a similar new one. Chosen on the development split
+# (docs/specs/mmio_dev_5.json, data seed 5) with its test images, on the
+# checkpoints of this config (training seeds 0 and 1, seed 1 in brackets),
+# unseen / seen AP50, generalised protocol:
+#   sigmoid:           46.1 / 65.6 (43.8 / 65.6)
+#   softmax, T = 1:    50.5 / 73.2 (46.3 / 67.8) (kept: the logits as trained)
+#   softmax, T = 0.5:  52.0 / 70.6 (46.6 / 70.5)
+#   softmax, T = 2:    36.7 / 60.8 (30.7 / 57.1)
+#   softmax, T = 0.25: 43.9 / 67.0 (37.5 / 67.9)
+# On the embedded benchmark and the held-out split (3 seeds each, the same
+# checkpoints scored both ways) see docs/benchmark.md.
 _base_ = [
     './yolo-world_s_1xb8-3e_mmio-zs-demo.py',
     '../_base_/models/effnet_lite0_backbone.py'
@@ -45,7 +59,8 @@ model = dict(
     # the neck scales its input channels by widen_factor
     neck=dict(
         in_channels=[40 * 4, 112 * 4, 320 * 4], widen_factor=widen_factor),
-    bbox_head=dict(widen_factor=widen_factor))
+    bbox_head=dict(widen_factor=widen_factor),
+    test_cfg=dict(score_mode='softmax', softmax_temperature=1.0))
 
 train_dataloader = dict(batch_size=4)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

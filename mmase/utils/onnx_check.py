@@ -175,8 +175,11 @@ def _check_detections(graph: DetectionGraph, image, feats, masks,
     with torch.no_grad():
         ref = graph.reference(image, feats, masks)
         raw = detector_head_outputs(graph.image_graph, image, feats, masks)
-    cand = torch.cat([c[0].flatten(1) for c in raw[0]], 1).sigmoid()
-    cand = cand[masks[0].bool()].flatten().numpy()
+    logits = torch.cat([c[0].flatten(1) for c in raw[0]], 1)  # (N, A)
+    head = graph.image_graph.detector.bbox_head
+    valid = masks[0].bool()
+    cand = head._class_scores(logits.t(), graph.cfg, valid[None]).t()
+    cand = cand[valid].flatten().numpy()
     ref = ref[ref.scores.argsort(descending=True)[:graph.max_per_img]]
     expect = (ref.bboxes.numpy(), ref.scores.numpy(), ref.labels.numpy())
     got = _detections(onnx_outs)

@@ -95,9 +95,9 @@ class DetectionGraph(nn.Module):
 
     The same steps as ``YOLOWorldHead.predict_by_feat`` with mmdet's
     ``filter_scores_and_topk`` and ``batched_nms``, written with static
-    output shapes: sigmoid scores of the real (masked-in) vocabulary
-    entries, the ``nms_pre`` best (anchor, class) pairs above
-    ``score_thr``, boxes decoded from the distances and clipped to the
+    output shapes: the head's scores (``test_cfg.score_mode``) of the
+    real (masked-in) vocabulary entries, the ``nms_pre`` best (anchor,
+    class) pairs above ``score_thr``, boxes decoded from the distances and clipped to the
     input, class-wise NMS (classes separated by coordinate offsets, as mmcv
     does) and the ``max_per_img`` best kept boxes, padded.
 
@@ -116,6 +116,8 @@ class DetectionGraph(nn.Module):
         cfg = dict(test_cfg or head.test_cfg or dict(
             score_thr=0.001, nms_pre=30000,
             nms=dict(type='nms', iou_threshold=0.7), max_per_img=300))
+        head._class_scores(torch.zeros(1, 1), cfg)  # checks score_mode
+        self.cfg = cfg
         nms = dict(cfg.get('nms') or {})
         if nms.get('type', 'nms') != 'nms':
             raise ValueError(f'export_onnx --with-nms: only test_cfg.nms '
@@ -149,7 +151,9 @@ class DetectionGraph(nn.Module):
         all_boxes = head.bbox_coder.decode(points, ltrb[0] * strides[:, None])
         if getattr(head.bbox_coder, 'clip_border', True):
             all_boxes = all_boxes.clamp(min=0, max=self.img_size)
-        scores = cls_flat[0].sigmoid()  # (A, N)
+        # (A, N); padded texts score 0 (test_cfg.score_mode as the head)
+        scores = head._class_scores(cls_flat[0], self.cfg,
+                                    txt_masks[0].bool()[None])
         num_texts = scores.shape[1]
         valid = (scores > self.score_thr) & txt_masks[0].bool()[None]
         # pad so that nms_pre entries exist whatever A * N is

@@ -21,6 +21,8 @@ from torch import Tensor
 
 from ..utils import make_divisible
 
+SCORE_MODES = ('sigmoid', 'softmax')
+
 
 @MODELS.register_module()
 class YOLOWorldHead(BaseDenseHead):
@@ -92,7 +94,9 @@ class YOLOWorldHead(BaseDenseHead):
         train_cfg (dict, optional): ``assigner`` config plus ``alpha`` and
             ``beta`` of the alignment metric. Defaults to None.
         test_cfg (dict, optional): ``score_thr``, ``nms_pre``, ``nms``,
-            ``max_per_img``. Defaults to None.
+            ``max_per_img`` and, optionally, ``score_mode`` (``'sigmoid'``,
+            the default, or ``'softmax'``; see :meth:`_class_scores`) with
+            ``softmax_temperature``. Defaults to None.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
     """
@@ -535,6 +539,46 @@ class YOLOWorldHead(BaseDenseHead):
             txt_masks=txt_masks,
             rescale=rescale)
 
+    @staticmethod
+    def _class_scores(logits: Tensor,
+                      cfg: dict,
+                      valid: Optional[Tensor] = None) -> Tensor:
+        """Test scores (A, N) of the anchors' class logits (A, N).
+
+        ``valid`` (broadcastable to (A, N), bool) marks the real texts when
+        the logits still hold padded columns (the static-shape ONNX graph):
+        padded texts then score 0 and take no share of the softmax.
+
+        ``cfg.score_mode``:
+
+        - ``'sigmoid'`` (YOLO-World's): every text scored on its own,
+          ``sigmoid(l_c)``.
+        - ``'softmax'``: the best text's sigmoid as objectness, shared by
+          the texts in proportion to a softmax over the vocabulary,
+          ``max_k sigmoid(l_k) * softmax(l / T)_c`` with
+          ``T = cfg.softmax_temperature`` (default 1, the trained logits as
+          they are). The texts then compete for a region: an object that
+          matches a trained (seen) text well no longer scores high for a
+          similar new (unseen) name, which is what per-class AP of the new
+          names suffers from under independent sigmoids.
+        """
+        mode = cfg.get('score_mode', 'sigmoid')
+        if mode not in SCORE_MODES:
+            raise ValueError(f'test_cfg.score_mode must be one of '
+                             f'{SCORE_MODES}, got {mode!r}')
+        if valid is not None:
+            # exp(-1e4) and sigmoid(-1e4) are 0 in float32
+            logits = torch.where(valid, logits, logits.new_tensor(-1e4))
+        probs = logits.sigmoid()
+        if mode == 'sigmoid':
+            return probs
+        temperature = float(cfg.get('softmax_temperature', 1.0))
+        if temperature <= 0:
+            raise ValueError('test_cfg.softmax_temperature must be > 0, got '
+                             f'{temperature}')
+        objectness = probs.max(dim=-1, keepdim=True).values
+        return objectness * (logits / temperature).softmax(dim=-1)
+
     def predict_by_feat(self,
                         cls_scores: List[Tensor],
                         bbox_preds: List[Tensor],
@@ -571,7 +615,7 @@ class YOLOWorldHead(BaseDenseHead):
         results_list = []
         for i, img_meta in enumerate(batch_img_metas):
             n_i = int(vocab_sizes[i])
-            scores = cls_flat[i, :, :n_i].sigmoid()
+            scores = self._class_scores(cls_flat[i, :, :n_i], cfg)
             bboxes = self.bbox_coder.decode(
                 points, ltrb[i] * strides[:, None],
                 max_shape=img_meta.get('img_shape'))

@@ -152,3 +152,49 @@ def test_loss_decreases_on_fixed_batch(assigner):
         opt.step()
         totals.append(total.item())
     assert totals[-1] < 0.7 * totals[0]
+
+
+def test_softmax_score_mode_hand_case():
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    # sigmoid(2) = 0.880797; softmax([2, 0, -1]) = [0.843795, 0.114195,
+    # 0.042010]; at T = 0.5, softmax([4, 0, -2]) = [0.979629, 0.017943,
+    # 0.002428]
+    scores = YOLOWorldHead._class_scores(logits, ConfigDict())
+    torch.testing.assert_close(scores, logits.sigmoid())
+    scores = YOLOWorldHead._class_scores(logits,
+                                         ConfigDict(score_mode='softmax'))
+    torch.testing.assert_close(
+        scores, 0.880797 * torch.tensor([[0.843795, 0.114195, 0.042010]]),
+        atol=1e-5, rtol=0)
+    scores = YOLOWorldHead._class_scores(
+        logits, ConfigDict(score_mode='softmax', softmax_temperature=0.5))
+    torch.testing.assert_close(
+        scores, 0.880797 * torch.tensor([[0.979629, 0.017943, 0.002428]]),
+        atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match='score_mode'):
+        YOLOWorldHead._class_scores(logits, ConfigDict(score_mode='max'))
+    with pytest.raises(ValueError, match='softmax_temperature'):
+        YOLOWorldHead._class_scores(
+            logits, ConfigDict(score_mode='softmax', softmax_temperature=0))
+
+
+def test_softmax_score_mode_ignores_padded_texts():
+    """Image 0 has 2 real texts of 3: its softmax runs over those 2, so a
+    padded slot, whatever its embedding, changes none of its scores."""
+    head = _head()
+    head.eval()
+    feats, texts, masks = _inputs()
+    cfg = dict(score_mode='softmax', score_thr=0.0, nms_pre=1000,
+               nms=dict(type='nms', iou_threshold=0.7), max_per_img=20)
+    res = head.predict_by_feat(*head(feats, texts, masks)[:2], _metas(),
+                               masks, cfg=cfg)
+    texts2 = texts.clone()
+    texts2[0, 2] = torch.randn(8) * 5
+    res2 = head.predict_by_feat(*head(feats, texts2, masks)[:2], _metas(),
+                                masks, cfg=cfg)
+    torch.testing.assert_close(res[0].scores, res2[0].scores)
+    assert res[0].labels.max() <= 1
+    # scores are objectness x class shares: below the best sigmoid
+    sig = head.predict_by_feat(*head(feats, texts, masks)[:2], _metas(),
+                               masks, cfg=dict(cfg, score_mode='sigmoid'))
+    assert res[1].scores.max() <= sig[1].scores.max() + 1e-6
