@@ -97,9 +97,10 @@ class DetectionGraph(nn.Module):
     ``filter_scores_and_topk`` and ``batched_nms``, written with static
     output shapes: the head's scores (``test_cfg.score_mode``) of the
     real (masked-in) vocabulary entries, the ``nms_pre`` best (anchor,
-    class) pairs above ``score_thr``, boxes decoded from the distances and clipped to the
-    input, class-wise NMS (classes separated by coordinate offsets, as mmcv
-    does) and the ``max_per_img`` best kept boxes, padded.
+    class) pairs above ``score_thr``, boxes decoded from the distances
+    and clipped to the input, class-wise NMS (classes separated by
+    coordinate offsets, as mmcv does) and the ``max_per_img`` best kept
+    boxes, padded.
 
     Args:
         image_graph (ImageGraph): The raw graph.

@@ -570,7 +570,7 @@ class YOLOWorldHead(BaseDenseHead):
             # exp(-1e4) and sigmoid(-1e4) are 0 in float32
             logits = torch.where(valid, logits, logits.new_tensor(-1e4))
         probs = logits.sigmoid()
-        if mode == 'sigmoid':
+        if mode == 'sigmoid' or logits.size(-1) == 0:
             return probs
         temperature = float(cfg.get('softmax_temperature', 1.0))
         if temperature <= 0:

@@ -171,6 +171,9 @@ def test_softmax_score_mode_hand_case():
     torch.testing.assert_close(
         scores, 0.880797 * torch.tensor([[0.979629, 0.017943, 0.002428]]),
         atol=1e-5, rtol=0)
+    # an empty vocabulary gives no scores, not an error
+    assert YOLOWorldHead._class_scores(
+        torch.zeros(5, 0), ConfigDict(score_mode='softmax')).shape == (5, 0)
     with pytest.raises(ValueError, match='score_mode'):
         YOLOWorldHead._class_scores(logits, ConfigDict(score_mode='max'))
     with pytest.raises(ValueError, match='softmax_temperature'):
