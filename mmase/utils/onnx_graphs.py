@@ -152,11 +152,11 @@ class DetectionGraph(nn.Module):
         all_boxes = head.bbox_coder.decode(points, ltrb[0] * strides[:, None])
         if getattr(head.bbox_coder, 'clip_border', True):
             all_boxes = all_boxes.clamp(min=0, max=self.img_size)
+        real = txt_masks[0].bool()[None]  # (1, N)
         # (A, N); padded texts score 0 (test_cfg.score_mode as the head)
-        scores = head._class_scores(cls_flat[0], self.cfg,
-                                    txt_masks[0].bool()[None])
+        scores = head._class_scores(cls_flat[0], self.cfg, real)
         num_texts = scores.shape[1]
-        valid = (scores > self.score_thr) & txt_masks[0].bool()[None]
+        valid = (scores > self.score_thr) & real
         # pad so that nms_pre entries exist whatever A * N is
         flat = torch.cat([scores.reshape(-1), scores.new_zeros(self.nms_pre)])
         flat_valid = torch.cat([
