@@ -80,6 +80,12 @@ class YOLOWorldHead(BaseDenseHead):
             weight 7.5.
         loss_dfl (dict): DFL. Defaults to weight 1.5 / 4 (sum over the 4
             sides, i.e. 1.5 x their mean).
+        loss_vocab (dict, optional): A softmax loss over the image's
+            vocabulary on the positive anchors (e.g. ``CrossEntropyLoss``),
+            weighted by their soft targets, so the texts compete for a
+            region in training as they do under the ``'softmax'`` test
+            scores. YOLO-World trains with the sigmoid loss alone.
+            Defaults to None (no such loss).
         prior_cfg (dict, optional): Initial bias of each level's contrastive
             classifier, as YOLOv8 initialises its class bias:
             ``log(num_objects / num_classes / (img_size / stride) ** 2)``,
@@ -123,6 +129,7 @@ class YOLOWorldHead(BaseDenseHead):
                      type='DistributionFocalLoss',
                      reduction='mean',
                      loss_weight=1.5 / 4),
+                 loss_vocab: OptConfigType = None,
                  prior_cfg: Optional[dict] = dict(
                      num_objects=5, num_classes=80, img_size=640),
                  norm_cfg: ConfigType = dict(
@@ -157,6 +164,7 @@ class YOLOWorldHead(BaseDenseHead):
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_bbox = MODELS.build(loss_bbox)
         self.loss_dfl = MODELS.build(loss_dfl)
+        self.loss_vocab = MODELS.build(loss_vocab) if loss_vocab else None
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         if train_cfg:
@@ -396,7 +404,30 @@ class YOLOWorldHead(BaseDenseHead):
         else:
             loss_bbox = ltrb.sum() * 0
             loss_dfl = dists.sum() * 0
-        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_dfl=loss_dfl)
+        losses = dict(
+            loss_cls=loss_cls, loss_bbox=loss_bbox, loss_dfl=loss_dfl)
+        if self.loss_vocab is not None:
+            losses['loss_vocab'] = self._vocab_loss(cls_flat, cls_targets,
+                                                    pos_mask, pos_weights,
+                                                    valid_cols, avg_factor)
+        return losses
+
+    def _vocab_loss(self, cls_flat: Tensor, cls_targets: Tensor,
+                    pos_mask: Tensor, pos_weights: Tensor,
+                    valid_cols: Tensor, avg_factor: Tensor) -> Tensor:
+        """Softmax cross-entropy over the image's vocabulary on the positive
+        anchors (their assigned text as the class), weighted by the
+        positives' soft targets: the texts compete for a region in
+        training as they do under ``test_cfg.score_mode='softmax'``."""
+        if not pos_mask.any():
+            return cls_flat.sum() * 0
+        B, A, N = cls_flat.shape
+        logits = cls_flat[pos_mask]  # (P, N)
+        valid = valid_cols[:, None, :].expand(B, A, N)[pos_mask]
+        logits = torch.where(valid, logits, logits.new_tensor(-1e4))
+        labels = cls_targets[pos_mask].argmax(dim=-1)
+        return self.loss_vocab(
+            logits, labels, weight=pos_weights, avg_factor=avg_factor)
 
     def _gt_lists(self, batch_gt_instances: InstanceList,
                   vocab_sizes: Tensor) -> Tuple[List[Tensor], List[Tensor]]:

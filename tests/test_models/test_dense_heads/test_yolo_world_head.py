@@ -201,3 +201,39 @@ def test_softmax_score_mode_ignores_padded_texts():
     sig = head.predict_by_feat(*head(feats, texts, masks)[:2], _metas(),
                                masks, cfg=dict(cfg, score_mode='sigmoid'))
     assert res[1].scores.max() <= sig[1].scores.max() + 1e-6
+
+
+def test_vocab_loss_hand_case():
+    head = _head(loss_vocab=dict(type='CrossEntropyLoss', loss_weight=2.0))
+    # one image, two anchors, three texts of which the last is padding
+    logits = torch.tensor([[[1.0, 3.0, 50.0], [0.0, 0.0, 0.0]]])
+    targets = torch.zeros(1, 2, 3)
+    targets[0, 0, 1] = 0.5
+    pos_mask = torch.tensor([[True, False]])
+    valid = torch.tensor([[True, True, False]])
+    loss = head._vocab_loss(logits, targets, pos_mask, torch.tensor([0.5]),
+                            valid, torch.tensor(1.0))
+    # -log softmax([1, 3])[1] = log(1 + e^-2) = 0.126928; x 0.5 x 2.0
+    torch.testing.assert_close(loss, torch.tensor(0.126928), atol=1e-5,
+                               rtol=0)
+    # no positives: zero, still in the graph
+    zero = head._vocab_loss(logits.requires_grad_(), targets,
+                            torch.zeros(1, 2, dtype=torch.bool),
+                            torch.zeros(0), valid, torch.tensor(1.0))
+    assert zero.item() == 0 and zero.requires_grad
+
+
+def test_vocab_loss_only_when_configured():
+    feats, texts, masks = _inputs()
+    plain = _head()
+    losses = plain.loss_by_feat(*plain(feats, texts, masks), _gts(),
+                                _metas(), masks)
+    assert 'loss_vocab' not in losses
+    head = _head(loss_vocab=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    losses = head.loss_by_feat(*head(feats, texts, masks), _gts(), _metas(),
+                               masks)
+    assert losses['loss_vocab'] > 0
+    # the other losses are those of the head without it
+    for k in ('loss_cls', 'loss_bbox', 'loss_dfl'):
+        torch.testing.assert_close(losses[k], plain.loss_by_feat(
+            *plain(feats, texts, masks), _gts(), _metas(), masks)[k])
