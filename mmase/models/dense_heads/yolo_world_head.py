@@ -425,6 +425,8 @@ class YOLOWorldHead(BaseDenseHead):
         logits = cls_flat[pos_mask]  # (P, N)
         valid = valid_cols[:, None, :].expand(B, A, N)[pos_mask]
         logits = torch.where(valid, logits, logits.new_tensor(-1e4))
+        # a positive's row holds its soft target in its text's column only
+        # (one whose target is 0 also has weight 0)
         labels = cls_targets[pos_mask].argmax(dim=-1)
         return self.loss_vocab(
             logits, labels, weight=pos_weights, avg_factor=avg_factor)
