@@ -226,14 +226,13 @@ def test_vocab_loss_hand_case():
 def test_vocab_loss_only_when_configured():
     feats, texts, masks = _inputs()
     plain = _head()
-    losses = plain.loss_by_feat(*plain(feats, texts, masks), _gts(),
-                                _metas(), masks)
-    assert 'loss_vocab' not in losses
+    plain_losses = plain.loss_by_feat(*plain(feats, texts, masks), _gts(),
+                                      _metas(), masks)
+    assert 'loss_vocab' not in plain_losses
     head = _head(loss_vocab=dict(type='CrossEntropyLoss', loss_weight=1.0))
     losses = head.loss_by_feat(*head(feats, texts, masks), _gts(), _metas(),
                                masks)
     assert losses['loss_vocab'] > 0
     # the other losses are those of the head without it
     for k in ('loss_cls', 'loss_bbox', 'loss_dfl'):
-        torch.testing.assert_close(losses[k], plain.loss_by_feat(
-            *plain(feats, texts, masks), _gts(), _metas(), masks)[k])
+        torch.testing.assert_close(losses[k], plain_losses[k])
